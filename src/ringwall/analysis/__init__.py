@@ -1,0 +1,1 @@
+"""Analyses: questions answered over the model (matrix, explain, diff, scan...)."""

@@ -1,0 +1,155 @@
+"""One flow through the NetworkPolicy layer, rule by rule.
+
+The answer names every policy that selects the source (egress) and the destination (ingress),
+the rules that admit the peer and what they open, and the verdict - so "why can't frontend
+reach api?" is answered from evidence, not guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ringwall.analysis.endpoints import Endpoint
+from ringwall.layers.netpol.cni import CniInfo
+from ringwall.layers.netpol.engine import Engine
+from ringwall.layers.netpol.evaluate import DirectionDecision, RuleMatch, decide
+from ringwall.model.connections import ALL, ConnectionSet
+
+SCHEMA = "ringwall.explain/v1"
+
+
+@dataclass
+class Explanation:
+    src: Endpoint
+    dst: Endpoint
+    protocol: str | None
+    port: int | None
+    cni: CniInfo
+    enforced: bool
+    egress: DirectionDecision
+    ingress: DirectionDecision
+    allowed: ConnectionSet
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.port is not None and self.protocol is not None:
+            return "allowed" if self.allowed.allows(self.protocol, self.port) else "denied"
+        if self.allowed.is_all():
+            return "allowed"
+        return "partly allowed" if self.allowed else "denied"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema": SCHEMA,
+            "src": self.src.label,
+            "dst": self.dst.label,
+            "protocol": self.protocol,
+            "port": self.port,
+            "verdict": self.verdict,
+            "allowed": str(self.allowed),
+            "allowed_ports": self.allowed.to_json(),
+            "cni": {"name": self.cni.name, "enforces": self.cni.enforces, "source": self.cni.source},
+            "layers": {
+                "netpol": {
+                    "enforced": self.enforced,
+                    "egress": _direction_json(self.egress, self.protocol, self.port),
+                    "ingress": _direction_json(self.ingress, self.protocol, self.port),
+                }
+            },
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+def _direction_json(d: DirectionDecision, protocol: str | None, port: int | None) -> dict[str, object]:
+    return {
+        "applies": d.applies,
+        "isolated": d.isolated,
+        "allowed": str(d.allowed),
+        "selecting_policies": [
+            {"policy": p.key, "location": p.document.locate().to_json()} for p in d.selecting
+        ],
+        "matching_rules": [_match_json(m, protocol, port) for m in d.matches],
+        "rules_matching_peer_but_no_port": [_match_json(m, protocol, port) for m in d.peer_only],
+    }
+
+
+def _match_json(m: RuleMatch, protocol: str | None, port: int | None) -> dict[str, object]:
+    out: dict[str, object] = {
+        "policy": m.policy.key,
+        "rule": f"{m.rule.direction}[{m.rule.index}]",
+        "allows": str(m.conn),
+        "location": m.policy.document.locate(m.rule.path).to_json(),
+    }
+    if protocol and port is not None:
+        out["matches_port"] = m.conn.allows(protocol, port)
+    return out
+
+
+def explain(
+    engine: Engine, cni: CniInfo, src: Endpoint, dst: Endpoint, protocol: str | None, port: int | None
+) -> Explanation:
+    src_cls = src.classes[0] if src.classes else None
+    dst_cls = dst.classes[0] if dst.classes else None
+    note = ""
+    if len(src.classes) > 1 or len(dst.classes) > 1:
+        note = "the workload's pods differ (labels, ports or addresses); the first pod variant is shown"
+    egress_peer = dst_cls if dst_cls is not None else dst.address
+    ingress_peer = src_cls if src_cls is not None else src.address
+    assert egress_peer is not None and ingress_peer is not None
+    egress = decide(engine, "egress", src_cls, egress_peer)
+    ingress = decide(engine, "ingress", dst_cls, ingress_peer)
+    allowed = egress.allowed & ingress.allowed if engine.options.enforced else ALL
+    if src_cls is not None and src_cls is dst_cls:
+        allowed = ALL
+        note = "traffic of a pod to itself cannot be blocked by NetworkPolicy"
+    return Explanation(src, dst, protocol, port, cni, engine.options.enforced, egress, ingress, allowed, note)
+
+
+def render_text(e: Explanation) -> str:
+    flow = f"{e.src.label} => {e.dst.label}"
+    if e.port is not None:
+        flow += f" on {e.protocol} {e.port}"
+    lines = [f"Flow: {flow}", f"Verdict: {e.verdict.upper()}" + (f" (allowed: {e.allowed})" if e.port is None else "")]
+    lines.append("")
+    lines.append(f"netpol layer - {e.cni.describe()}")
+    if not e.enforced:
+        lines.append("  The CNI does not enforce NetworkPolicy: the policies below are void, everything is allowed.")
+    for d, who in ((e.egress, e.src.label), (e.ingress, e.dst.label)):
+        lines.extend(_direction_text(d, who, e.protocol, e.port))
+    if e.note:
+        lines.append("")
+        lines.append(f"Note: {e.note}")
+    return "\n".join(lines) + "\n"
+
+
+def _direction_text(d: DirectionDecision, who: str, protocol: str | None, port: int | None) -> list[str]:
+    title = f"  {d.direction.capitalize()} at {who}:"
+    if not d.applies:
+        what = "an address outside the cluster" if d.direction else ""
+        return [f"{title} not applicable ({what or 'not a pod under NetworkPolicy'}; no policy can select it)"]
+    if not d.isolated:
+        return [f"{title} not isolated - no NetworkPolicy selects it for {d.direction}, so all is allowed"]
+    out = [f"{title} isolated by {len(d.selecting)} policy(ies):"]
+    for p in d.selecting:
+        out.append(f"    - {p.key}  ({p.document.locate()})")
+    if d.matches:
+        out.append("    rules admitting the peer:")
+        for m in d.matches:
+            mark = ""
+            if protocol and port is not None:
+                mark = "  <- allows this port" if m.conn.allows(protocol, port) else "  (not this port)"
+            out.append(
+                f"      {m.policy.key} {m.rule.direction}[{m.rule.index}]: {m.conn}"
+                f"  ({m.policy.document.locate(m.rule.path)}){mark}"
+            )
+    for m in d.peer_only:
+        out.append(
+            f"      {m.policy.key} {m.rule.direction}[{m.rule.index}] admits the peer but none of its ports "
+            f"apply (named port missing on the destination?)  ({m.policy.document.locate(m.rule.path)})"
+        )
+    if not d.matches:
+        out.append("    no rule of these policies admits the peer -> denied")
+    else:
+        out.append(f"    allowed in this direction: {d.allowed}")
+    return out

@@ -1,0 +1,1 @@
+"""One package per layer: its objects, semantics, checks and (later) generator."""

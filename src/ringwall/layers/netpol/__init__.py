@@ -1,0 +1,1 @@
+"""The Kubernetes NetworkPolicy layer (``netpol``): enforced by the CNI."""

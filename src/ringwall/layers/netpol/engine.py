@@ -1,0 +1,442 @@
+"""The NetworkPolicy engine: reachability over equivalence classes, symbolically.
+
+Pods that share namespace, labels, container ports, host networking and (when ipBlocks may
+match pods) the ipBlock atom of their address behave alike under every policy: they form one
+*class*, and a set of classes is a Python int used as a bitset. Classes selected by the same
+policies form a *profile*; for each profile and direction we compute a partition of the peer
+space into (peer classes, peer addresses) -> connection set. Reachability is then a list of
+rectangles (sources x destinations x connections), never a loop over pod pairs.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ringwall.model import intervals as iv
+from ringwall.model.addresses import ALL_V4, ALL_V6, AddressError, family_space, parse_address
+from ringwall.model.cluster import Cluster, ContainerPort, PodVariant, Workload
+from ringwall.model.connections import ALL, NONE, PORT_MAX, ConnectionSet
+from ringwall.model.intervals import Intervals
+from ringwall.model.labels import Selector
+
+from .policy import NetworkPolicy, Peer, PortSpec, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    ipblock_pods: str = "auto"
+    """``auto``: ipBlocks match pods whose IP the input knows; ``never``: ipBlocks are external only."""
+    host_network: str = "node-ip"
+    """``node-ip``: host-network pods are node traffic, not selectable; ``pod``: ordinary pods."""
+    enforced: bool = True
+    """False when the CNI does not implement NetworkPolicy: every policy is void."""
+    endport_support: bool = True
+
+
+@dataclass(slots=True, eq=False)
+class PodClass:
+    index: int
+    namespace: str
+    labels: dict[str, str]
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+    ips: Intervals
+    members: list[tuple[Workload, PodVariant]] = field(default_factory=list)
+
+    @property
+    def bit(self) -> int:
+        return 1 << self.index
+
+
+@dataclass(slots=True, eq=False)
+class Profile:
+    """Classes selected by the same policies in one direction (and resolving named ports alike)."""
+
+    policies: tuple[int, ...]
+    mask: int = 0
+    pod_parts: list[tuple[int, ConnectionSet]] = field(default_factory=list)
+    ip_parts: list[tuple[Intervals, ConnectionSet]] = field(default_factory=list)
+
+    @property
+    def isolated(self) -> bool:
+        return bool(self.policies)
+
+
+Rect = tuple[int, int, ConnectionSet]
+
+
+class Engine:
+    """Compute NetworkPolicy reachability for a cluster."""
+
+    def __init__(self, cluster: Cluster, policies: list[NetworkPolicy], options: EngineOptions | None = None):
+        self.cluster = cluster
+        self.options = options or EngineOptions()
+        self.policies = policies if self.options.enforced else []
+        self.ip_space = self._address_space()
+        self._boundaries = self._ipblock_boundaries() if self.options.ipblock_pods == "auto" else []
+        self.classes: list[PodClass] = []
+        self.workload_classes: dict[str, int] = {}
+        self._build_classes()
+        self.all_mask = (1 << len(self.classes)) - 1
+        self._ns_mask: dict[str, int] = {}
+        self._selectable = 0
+        for c in self.classes:
+            self._ns_mask[c.namespace] = self._ns_mask.get(c.namespace, 0) | c.bit
+            if not (c.host_network and self.options.host_network == "node-ip"):
+                self._selectable |= c.bit
+        self._by_ns: dict[str, list[PodClass]] = {}
+        for c in self.classes:
+            self._by_ns.setdefault(c.namespace, []).append(c)
+        self._pod_sel_cache: dict[tuple[str, Selector], int] = {}
+        self._ns_sel_cache: dict[Selector, int] = {}
+        self._port_groups: dict[tuple[ContainerPort, ...], int] = {}
+        for c in self.classes:
+            self._port_groups[c.ports] = self._port_groups.get(c.ports, 0) | c.bit
+        self._resolve_cache: dict[tuple[tuple[PortSpec, ...], tuple[ContainerPort, ...] | None], ConnectionSet] = {}
+        self.subjects: list[int] = [self.pod_selector_mask(p.namespace, p.pod_selector) for p in self.policies]
+        self.ingress = self._profiles("ingress")
+        self.egress = self._profiles("egress")
+
+    # ----------------------------------------------------------------- classes
+    def _address_space(self) -> Intervals:
+        """IPv4, plus IPv6 when anything in the input uses IPv6 (policies or pod addresses)."""
+        space: list[tuple[int, int]] = list(ALL_V4)
+        uses_v6 = False
+        for p in self.policies:
+            for r in (*p.ingress, *p.egress):
+                for peer in r.peers or ():
+                    if peer.ip_block and any(lo > ALL_V4[0][1] for lo, _ in peer.ip_block):
+                        uses_v6 = True
+        if uses_v6:
+            space.extend(ALL_V6)
+        return iv.normalize(space)
+
+    def _ipblock_boundaries(self) -> list[int]:
+        points: set[int] = set()
+        for p in self.policies:
+            for r in (*p.ingress, *p.egress):
+                for peer in r.peers or ():
+                    for lo, hi in peer.ip_block or ():
+                        points.add(lo)
+                        points.add(hi + 1)
+        return sorted(points)
+
+    def _build_classes(self) -> None:
+        index: dict[tuple[object, ...], PodClass] = {}
+        host_as_node = self.options.host_network == "node-ip"
+        for w in self.cluster.workloads:
+            for v in w.variants:
+                groups: dict[int, list[int]] = {}
+                for ip in v.ips:
+                    try:
+                        value = parse_address(ip)
+                    except AddressError:
+                        continue
+                    atom = bisect_right(self._boundaries, value) if self._boundaries else 0
+                    groups.setdefault(atom, []).append(value)
+                if not self._boundaries:
+                    # No ipBlock can tell these pods apart: one class, addresses kept for display.
+                    groups = {0: [x for g in groups.values() for x in g]} if groups else {}
+                label_key = tuple(sorted(v.labels.items()))
+                hn = w.host_network
+                for atom, values in (groups.items() if groups else [(-1, [])]):
+                    key = (w.namespace, label_key, v.ports, hn, atom if self._boundaries else None)
+                    cls = index.get(key)
+                    ips = iv.normalize((x, x) for x in values)
+                    if cls is None:
+                        cls = PodClass(len(self.classes), w.namespace, v.labels, v.ports, hn, ips)
+                        index[key] = cls
+                        self.classes.append(cls)
+                    else:
+                        cls.ips = iv.union(cls.ips, ips)
+                    cls.members.append((w, v))
+                    self.workload_classes[w.key] = self.workload_classes.get(w.key, 0) | cls.bit
+        del host_as_node
+
+    # --------------------------------------------------------------- selectors
+    def pod_selector_mask(self, namespace: str, selector: Selector) -> int:
+        key = (namespace, selector)
+        m = self._pod_sel_cache.get(key)
+        if m is None:
+            m = 0
+            for c in self._by_ns.get(namespace, ()):
+                if selector.matches(c.labels):
+                    m |= c.bit
+            m &= self._selectable
+            self._pod_sel_cache[key] = m
+        return m
+
+    def namespace_selector_mask(self, selector: Selector) -> int:
+        m = self._ns_sel_cache.get(selector)
+        if m is None:
+            m = 0
+            for name, ns in self.cluster.namespaces.items():
+                if selector.matches(ns.labels):
+                    m |= self._ns_mask.get(name, 0)
+            m &= self._selectable
+            self._ns_sel_cache[selector] = m
+        return m
+
+    def peer_mask(self, peer: Peer, policy_namespace: str) -> int:
+        """The classes a peer matches (ipBlock peers match pods only in ``auto`` mode)."""
+        if peer.ip_block is not None:
+            if self.options.ipblock_pods != "auto":
+                return 0
+            m = 0
+            for c in self.classes:
+                if c.ips and iv.is_subset(c.ips, peer.ip_block):
+                    m |= c.bit
+            return m
+        if peer.namespace_selector is None:
+            ns_mask = self._ns_mask.get(policy_namespace, 0) & self._selectable
+            if peer.pod_selector is None:
+                return ns_mask
+            return self.pod_selector_mask(policy_namespace, peer.pod_selector)
+        ns_mask = self.namespace_selector_mask(peer.namespace_selector)
+        if peer.pod_selector is None or peer.pod_selector.is_empty:
+            return ns_mask
+        m = 0
+        for name in self._namespaces_in(ns_mask):
+            m |= self.pod_selector_mask(name, peer.pod_selector)
+        return m
+
+    def _namespaces_in(self, mask: int) -> list[str]:
+        return [name for name, nm in self._ns_mask.items() if nm & mask]
+
+    # ------------------------------------------------------------------ ports
+    def resolve_ports(self, specs: tuple[PortSpec, ...], dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+        """A rule's ports as a connection set on a destination with ``dst_ports`` (None: an address)."""
+        if not specs:
+            return ALL
+        key = (specs, dst_ports)
+        cached = self._resolve_cache.get(key)
+        if cached is not None:
+            return cached
+        ranges: dict[str, list[tuple[int, int]]] = {}
+        for s in specs:
+            if s.port is None:
+                ranges.setdefault(s.protocol, []).append((1, PORT_MAX))
+            elif isinstance(s.port, int):
+                hi = s.end_port if (s.end_port is not None and self.options.endport_support) else s.port
+                ranges.setdefault(s.protocol, []).append((s.port, hi))
+            elif dst_ports is not None:
+                for cp in dst_ports:
+                    if cp.name == s.port and cp.protocol == s.protocol:
+                        ranges.setdefault(s.protocol, []).append((cp.port, cp.port))
+        result = ConnectionSet({p: tuple(r) for p, r in ranges.items()}) if ranges else NONE
+        self._resolve_cache[key] = result
+        return result
+
+    # --------------------------------------------------------------- profiles
+    def _profiles(self, direction: str) -> list[Profile]:
+        selecting: list[list[int]] = [[] for _ in self.classes]
+        for i, p in enumerate(self.policies):
+            if not p.affects(direction):
+                continue
+            m = self.subjects[i]
+            while m:
+                low = m & -m
+                selecting[low.bit_length() - 1].append(i)
+                m ^= low
+        named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.policies]
+        by_key: dict[tuple[object, ...], Profile] = {}
+        self_profile_of: list[Profile] = []
+        for c in self.classes:
+            pols = tuple(selecting[c.index])
+            ports_key = c.ports if direction == "ingress" and any(named[i] for i in pols) else None
+            key = (pols, ports_key)
+            prof = by_key.get(key)
+            if prof is None:
+                prof = Profile(pols)
+                by_key[key] = prof
+            prof.mask |= c.bit
+            self_profile_of.append(prof)
+        profiles = list(by_key.values())
+        for prof in profiles:
+            self._fill_profile(prof, direction)
+        if direction == "ingress":
+            self.class_ingress = self_profile_of
+        else:
+            self.class_egress = self_profile_of
+        return profiles
+
+    def _fill_profile(self, prof: Profile, direction: str) -> None:
+        if not prof.isolated:
+            prof.pod_parts = [(self.all_mask, ALL)] if self.all_mask else []
+            prof.ip_parts = [(self.ip_space, ALL)]
+            return
+        pod_grants: list[tuple[int, ConnectionSet]] = []
+        ip_grants: list[tuple[Intervals, ConnectionSet]] = []
+        sample = self.classes[(prof.mask & -prof.mask).bit_length() - 1]
+        for i in prof.policies:
+            pol = self.policies[i]
+            for rule in pol.rules(direction):
+                self._rule_grants(rule, pol, direction, sample, pod_grants, ip_grants)
+        prof.pod_parts = _refine_masks(pod_grants, self.all_mask)
+        prof.ip_parts = _refine_intervals(ip_grants, self.ip_space)
+
+    def rule_peer_scope(self, rule: Rule, pol: NetworkPolicy) -> tuple[int, Intervals]:
+        """The classes and addresses a rule's peers cover."""
+        if rule.peers is None:
+            return self.all_mask, self.ip_space
+        mask = 0
+        ips: Intervals = ()
+        for peer in rule.peers:
+            mask |= self.peer_mask(peer, pol.namespace)
+            if peer.ip_block is not None:
+                ips = iv.union(ips, iv.intersect(peer.ip_block, self.ip_space))
+        return mask, ips
+
+    def _rule_grants(
+        self,
+        rule: Rule,
+        pol: NetworkPolicy,
+        direction: str,
+        sample: PodClass,
+        pod_grants: list[tuple[int, ConnectionSet]],
+        ip_grants: list[tuple[Intervals, ConnectionSet]],
+    ) -> None:
+        mask, ips = self.rule_peer_scope(rule, pol)
+        if direction == "ingress":
+            conn = self.resolve_ports(rule.ports, sample.ports)
+            if conn:
+                if mask:
+                    pod_grants.append((mask, conn))
+                if ips:
+                    ip_grants.append((ips, conn))
+            return
+        # Egress: named ports resolve on each destination class.
+        if rule.has_named_ports:
+            for ports, group in self._port_groups.items():
+                m = mask & group
+                if m:
+                    conn = self.resolve_ports(rule.ports, ports)
+                    if conn:
+                        pod_grants.append((m, conn))
+        elif mask:
+            conn = self.resolve_ports(rule.ports, ())
+            if conn:
+                pod_grants.append((mask, conn))
+        if ips:
+            conn = self.resolve_ports(rule.ports, None)
+            if conn:
+                ip_grants.append((ips, conn))
+
+    # ------------------------------------------------------------ reachability
+    def pod_rects(self) -> Iterator[Rect]:
+        """Rectangles (source classes, destination classes, connections) of allowed pod traffic."""
+        ingress = self.ingress
+        for pe in self.egress:
+            srcs_all = pe.mask
+            for dmask, ce in pe.pod_parts:
+                for pi in ingress:
+                    dsts = pi.mask & dmask
+                    if not dsts:
+                        continue
+                    for smask, ci in pi.pod_parts:
+                        srcs = smask & srcs_all
+                        if not srcs:
+                            continue
+                        conn = ce & ci
+                        if conn:
+                            yield srcs, dsts, conn
+
+    def ingress_from_ips(self) -> Iterator[tuple[Intervals, int, ConnectionSet]]:
+        for pi in self.ingress:
+            for ips, conn in pi.ip_parts:
+                yield ips, pi.mask, conn
+
+    def egress_to_ips(self) -> Iterator[tuple[int, Intervals, ConnectionSet]]:
+        for pe in self.egress:
+            for ips, conn in pe.ip_parts:
+                yield pe.mask, ips, conn
+
+    def classes_in(self, mask: int) -> Iterator[PodClass]:
+        classes = self.classes
+        while mask:
+            low = mask & -mask
+            yield classes[low.bit_length() - 1]
+            mask ^= low
+
+    def isolation(self, cls: PodClass) -> tuple[bool, bool]:
+        """(ingress-isolated, egress-isolated) for a class."""
+        return self.class_ingress[cls.index].isolated, self.class_egress[cls.index].isolated
+
+    def external_space_of(self, ranges: Intervals) -> Intervals:
+        return family_space(ranges)
+
+
+def _refine_masks(grants: list[tuple[int, ConnectionSet]], universe: int) -> list[tuple[int, ConnectionSet]]:
+    """Partition ``universe`` by the union of the connection sets granted to each element."""
+    if not grants:
+        return []
+    by_conn: dict[ConnectionSet, int] = {}
+    for m, c in grants:
+        by_conn[c] = by_conn.get(c, 0) | m
+    parts: list[tuple[int, ConnectionSet]] = [(universe, NONE)]
+    for c, m in by_conn.items():
+        new: list[tuple[int, ConnectionSet]] = []
+        for pm, pc in parts:
+            inside = pm & m
+            if inside:
+                new.append((inside, pc | c))
+            outside = pm & ~m
+            if outside:
+                new.append((outside, pc))
+        parts = new
+    merged: dict[ConnectionSet, int] = {}
+    for m, c in parts:
+        if c:
+            merged[c] = merged.get(c, 0) | m
+    return [(m, c) for c, m in merged.items()]
+
+
+def _refine_intervals(
+    grants: list[tuple[Intervals, ConnectionSet]], universe: Intervals
+) -> list[tuple[Intervals, ConnectionSet]]:
+    if not grants:
+        return []
+    by_conn: dict[ConnectionSet, Intervals] = {}
+    for r, c in grants:
+        by_conn[c] = iv.union(by_conn.get(c, ()), r)
+    parts: list[tuple[Intervals, ConnectionSet]] = [(universe, NONE)]
+    for c, r in by_conn.items():
+        new: list[tuple[Intervals, ConnectionSet]] = []
+        for pr, pc in parts:
+            inside = iv.intersect(pr, r)
+            if inside:
+                new.append((inside, pc | c))
+            outside = iv.subtract(pr, r)
+            if outside:
+                new.append((outside, pc))
+        parts = new
+    merged: dict[ConnectionSet, Intervals] = {}
+    for r, c in parts:
+        if c:
+            merged[c] = iv.union(merged.get(c, ()), r)
+    return [(r, c) for c, r in merged.items()]
+
+
+def conn_for(parts: list[tuple[int, ConnectionSet]], bit: int) -> ConnectionSet:
+    """The connection set a partition grants to the class with ``bit``."""
+    for m, c in parts:
+        if m & bit:
+            return c
+    return NONE
+
+
+def ingress_conn(engine: Engine, dst: PodClass, src: PodClass) -> ConnectionSet:
+    """What ``dst``'s ingress policies allow from ``src``."""
+    return conn_for(engine.class_ingress[dst.index].pod_parts, src.bit)
+
+
+def egress_conn(engine: Engine, src: PodClass, dst: PodClass) -> ConnectionSet:
+    """What ``src``'s egress policies allow to ``dst``."""
+    return conn_for(engine.class_egress[src.index].pod_parts, dst.bit)
+
+
+def pair_conn(engine: Engine, src: PodClass, dst: PodClass) -> ConnectionSet:
+    """What may flow from ``src`` to ``dst``: egress at the source AND ingress at the destination."""
+    return egress_conn(engine, src, dst) & ingress_conn(engine, dst, src)

@@ -1,0 +1,65 @@
+"""Collect the NetworkPolicies of an inventory: parse, validate, de-duplicate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ringwall.model.diagnostics import DiagnosticSink
+from ringwall.sources.documents import Document
+from ringwall.sources.inventory import Inventory
+
+from .policy import NetworkPolicy, PolicyInvalid, parse_policy
+
+
+@dataclass
+class Rejected:
+    document: Document
+    message: str
+    field_path: str
+    path: tuple[str | int, ...]
+
+
+@dataclass
+class PolicySet:
+    policies: list[NetworkPolicy] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    duplicates: list[tuple[Document, Document]] = field(default_factory=list)
+    """(kept, dropped): the same namespace/name twice; the later document wins, as with ``kubectl apply``."""
+
+    def in_namespace(self, namespace: str) -> list[NetworkPolicy]:
+        return [p for p in self.policies if p.namespace == namespace]
+
+
+def load_policies(inventory: Inventory, sink: DiagnosticSink) -> PolicySet:
+    result = PolicySet()
+    by_key: dict[str, int] = {}
+    for doc in inventory.documents("NetworkPolicy"):
+        if not doc.api_version.startswith("networking.k8s.io/") and doc.api_version != "extensions/v1beta1":
+            continue  # e.g. Calico's projectcalico.org NetworkPolicy: another layer's object
+        try:
+            policy = parse_policy(doc, inventory.default_namespace, sink)
+        except PolicyInvalid as exc:
+            loc = doc.locate(exc.path)
+            sink.warning(
+                "netpol.invalid",
+                f"NetworkPolicy {doc.namespace(inventory.default_namespace)}/{doc.name}: "
+                f"{exc.field_path}: {exc}; the API server rejects it, so it has no effect",
+                loc,
+            )
+            result.rejected.append(Rejected(doc, str(exc), exc.field_path, exc.path))
+            continue
+        idx = by_key.get(policy.key)
+        if idx is not None:
+            old = result.policies[idx]
+            result.duplicates.append((doc, old.document))
+            sink.warning(
+                "netpol.duplicate",
+                f"NetworkPolicy {policy.key} is defined twice; the later definition is used "
+                f"(the earlier one is at {old.document.locate()})",
+                doc.locate(),
+            )
+            result.policies[idx] = policy
+        else:
+            by_key[policy.key] = len(result.policies)
+            result.policies.append(policy)
+    return result

@@ -1,0 +1,1 @@
+"""The shared vocabulary every layer and analysis speaks: endpoints, connection sets, findings."""

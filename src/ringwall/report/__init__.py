@@ -1,0 +1,1 @@
+"""Reports: formatters that render analysis results and findings, never recompute them."""

@@ -1,0 +1,1 @@
+"""Turning files, folders, stdin (and later live clusters and hosts) into documents with locations."""
