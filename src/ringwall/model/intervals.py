@@ -30,11 +30,27 @@ def normalize(items: Iterable[Interval]) -> Intervals:
 
 
 def union(a: Intervals, b: Intervals) -> Intervals:
+    """Linear merge of two canonical sets (no sort: both are already ordered)."""
     if not a:
         return b
     if not b or a == b:
         return a
-    return normalize(a + b)
+    out: list[list[int]] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+    while i < na or j < nb:
+        if j >= nb or (i < na and a[i][0] <= b[j][0]):
+            lo, hi = a[i]
+            i += 1
+        else:
+            lo, hi = b[j]
+            j += 1
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return tuple((x, y) for x, y in out)
 
 
 def intersect(a: Intervals, b: Intervals) -> Intervals:

@@ -291,6 +291,8 @@ class Table:
     sets: dict[str, NamedSet] = field(default_factory=dict)
     opaque: list[Location] = field(default_factory=list)
     """Locations of ``xt`` expressions (iptables-nft rules seen through nft JSON)."""
+    reader: str = "nft"
+    """Which syntax the table was read from: ``iptables`` or ``nft``."""
 
     @property
     def ident(self) -> str:

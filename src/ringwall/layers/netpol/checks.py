@@ -237,11 +237,7 @@ def _targets_absent_dns(engine: Engine, peer: Peer) -> bool:
 
 
 def _subject_including_host_network(engine: Engine, pol: NetworkPolicy) -> int:
-    m = 0
-    for c in engine.classes:
-        if c.namespace == pol.namespace and pol.pod_selector.matches(c.labels):
-            m |= c.bit
-    return m
+    return engine.label_match_mask(pol.namespace, pol.pod_selector)
 
 
 def _rule_shape(

@@ -65,6 +65,8 @@ class Profile:
 
 
 Rect = tuple[int, int, ConnectionSet]
+Grants = tuple[list[tuple[int, ConnectionSet]], list[tuple[Intervals, ConnectionSet]]]
+"""What one rule grants: (peer classes, connections) and (peer addresses, connections)."""
 
 
 class Engine:
@@ -91,6 +93,11 @@ class Engine:
             self._by_ns.setdefault(c.namespace, []).append(c)
         self._pod_sel_cache: dict[tuple[str, Selector], int] = {}
         self._ns_sel_cache: dict[Selector, int] = {}
+        self._ns_names_cache: dict[Selector, list[str]] = {}
+        self._combo_cache: dict[tuple[Selector, Selector], int] = {}
+        self._label_idx: dict[str, tuple[int, dict[tuple[str, str], int], dict[str, int]]] = {}
+        self._with_ips = [c for c in self.classes if c.ips]
+        self._grant_cache: dict[tuple[int, str, int, object], Grants] = {}
         self._port_groups: dict[tuple[ContainerPort, ...], int] = {}
         for c in self.classes:
             self._port_groups[c.ports] = self._port_groups.get(c.ports, 0) | c.bit
@@ -156,27 +163,65 @@ class Engine:
         del host_as_node
 
     # --------------------------------------------------------------- selectors
+    def _label_index(self, namespace: str) -> tuple[int, dict[tuple[str, str], int], dict[str, int]]:
+        """Per namespace: all classes, classes by (key, value), classes by key - as bitsets."""
+        idx = self._label_idx.get(namespace)
+        if idx is None:
+            all_m = 0
+            by_pair: dict[tuple[str, str], int] = {}
+            by_key: dict[str, int] = {}
+            for c in self._by_ns.get(namespace, ()):
+                b = c.bit
+                all_m |= b
+                for k, v in c.labels.items():
+                    by_pair[(k, v)] = by_pair.get((k, v), 0) | b
+                    by_key[k] = by_key.get(k, 0) | b
+            idx = (all_m, by_pair, by_key)
+            self._label_idx[namespace] = idx
+        return idx
+
     def pod_selector_mask(self, namespace: str, selector: Selector) -> int:
+        """Selectable classes of ``namespace`` matching ``selector``."""
         key = (namespace, selector)
         m = self._pod_sel_cache.get(key)
         if m is None:
-            m = 0
-            for c in self._by_ns.get(namespace, ()):
-                if selector.matches(c.labels):
-                    m |= c.bit
-            m &= self._selectable
+            m = self.label_match_mask(namespace, selector) & self._selectable
             self._pod_sel_cache[key] = m
+        return m
+
+    def label_match_mask(self, namespace: str, selector: Selector) -> int:
+        """Classes of ``namespace`` whose labels match ``selector``, by bitset algebra over a label index."""
+        all_m, by_pair, by_key = self._label_index(namespace)
+        m = all_m
+        for r in selector.requirements:
+            if not m:
+                break
+            if r.operator == "In":
+                hit = 0
+                for v in r.values:
+                    hit |= by_pair.get((r.key, v), 0)
+                m &= hit
+            elif r.operator == "NotIn":
+                for v in r.values:
+                    m &= ~by_pair.get((r.key, v), 0)
+            elif r.operator == "Exists":
+                m &= by_key.get(r.key, 0)
+            else:
+                m &= ~by_key.get(r.key, 0)
         return m
 
     def namespace_selector_mask(self, selector: Selector) -> int:
         m = self._ns_sel_cache.get(selector)
         if m is None:
             m = 0
+            names = []
             for name, ns in self.cluster.namespaces.items():
                 if selector.matches(ns.labels):
+                    names.append(name)
                     m |= self._ns_mask.get(name, 0)
             m &= self._selectable
             self._ns_sel_cache[selector] = m
+            self._ns_names_cache[selector] = names
         return m
 
     def peer_mask(self, peer: Peer, policy_namespace: str) -> int:
@@ -185,8 +230,8 @@ class Engine:
             if self.options.ipblock_pods != "auto":
                 return 0
             m = 0
-            for c in self.classes:
-                if c.ips and iv.is_subset(c.ips, peer.ip_block):
+            for c in self._with_ips:
+                if iv.is_subset(c.ips, peer.ip_block):
                     m |= c.bit
             return m
         if peer.namespace_selector is None:
@@ -197,13 +242,17 @@ class Engine:
         ns_mask = self.namespace_selector_mask(peer.namespace_selector)
         if peer.pod_selector is None or peer.pod_selector.is_empty:
             return ns_mask
-        m = 0
-        for name in self._namespaces_in(ns_mask):
-            m |= self.pod_selector_mask(name, peer.pod_selector)
+        key = (peer.namespace_selector, peer.pod_selector)
+        m = self._combo_cache.get(key)
+        if m is None:
+            m = 0
+            for name in self._ns_names_cache[peer.namespace_selector]:
+                m |= self.pod_selector_mask(name, peer.pod_selector)
+            self._combo_cache[key] = m
         return m
 
-    def _namespaces_in(self, mask: int) -> list[str]:
-        return [name for name, nm in self._ns_mask.items() if nm & mask]
+    def classes_of_namespace(self, namespace: str) -> list[PodClass]:
+        return self._by_ns.get(namespace, [])
 
     # ------------------------------------------------------------------ ports
     def resolve_ports(self, specs: tuple[PortSpec, ...], dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
@@ -273,7 +322,16 @@ class Engine:
         for i in prof.policies:
             pol = self.policies[i]
             for rule in pol.rules(direction):
-                self._rule_grants(rule, pol, direction, sample, pod_grants, ip_grants)
+                # A rule's grants depend on the destination's ports only for named ingress ports.
+                ports_key = sample.ports if direction == "ingress" and rule.has_named_ports else None
+                key = (i, direction, rule.index, ports_key)
+                cached = self._grant_cache.get(key)
+                if cached is None:
+                    cached = ([], [])
+                    self._rule_grants(rule, pol, direction, sample, cached[0], cached[1])
+                    self._grant_cache[key] = cached
+                pod_grants.extend(cached[0])
+                ip_grants.extend(cached[1])
         prof.pod_parts = _refine_masks(pod_grants, self.all_mask)
         prof.ip_parts = _refine_intervals(ip_grants, self.ip_space)
 
@@ -328,10 +386,24 @@ class Engine:
     def pod_rects(self) -> Iterator[Rect]:
         """Rectangles (source classes, destination classes, connections) of allowed pod traffic."""
         ingress = self.ingress
+        class_ingress = self.class_ingress
+        n_profiles = len(ingress)
         for pe in self.egress:
             srcs_all = pe.mask
             for dmask, ce in pe.pod_parts:
-                for pi in ingress:
+                if dmask.bit_count() * 4 < n_profiles:
+                    # Few destinations: visit only the profiles they belong to.
+                    touched: dict[int, Profile] = {}
+                    m = dmask
+                    while m:
+                        low = m & -m
+                        prof = class_ingress[low.bit_length() - 1]
+                        touched[id(prof)] = prof
+                        m ^= low
+                    candidates: list[Profile] | tuple[Profile, ...] = list(touched.values())
+                else:
+                    candidates = ingress
+                for pi in candidates:
                     dsts = pi.mask & dmask
                     if not dsts:
                         continue
