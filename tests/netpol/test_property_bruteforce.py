@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from .harness import build
 
+World = tuple[list[dict[str, Any]], dict[str, dict[str, str]], list[dict[str, Any]]]
 KEYS = ["app", "tier", "env"]
 VALUES = ["a", "b", "c"]
 PROTOS = ["TCP", "UDP", "SCTP"]
@@ -212,7 +213,7 @@ def manifests(pods: list[dict[str, Any]], namespaces: dict[str, dict[str, str]],
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world_st())
-def test_engine_matches_bruteforce(world: tuple[list[dict[str, Any]], dict[str, dict[str, str]], list[dict[str, Any]]]) -> None:
+def test_engine_matches_bruteforce(world: World) -> None:
     pods, namespaces, policies = world
     # Two pods with identical manifests would share one name in output; names differ, so fine.
     cluster = build(manifests(pods, namespaces, policies), ipblock_pods="auto")

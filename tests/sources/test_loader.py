@@ -90,7 +90,10 @@ items:
 
 
 def test_podlist_items_get_kind_and_json_lines() -> None:
-    text = '{\n  "apiVersion": "v1",\n  "kind": "PodList",\n  "items": [\n    {\n      "metadata": {"name": "a"}\n    },\n    {\n      "metadata": {"name": "b"}\n    }\n  ]\n}\n'
+    text = (
+        '{\n  "apiVersion": "v1",\n  "kind": "PodList",\n  "items": [\n    {\n      "metadata": {"name": "a"}\n'
+        '    },\n    {\n      "metadata": {"name": "b"}\n    }\n  ]\n}\n'
+    )
     sink = DiagnosticSink()
     docs = parse_text(text, "pods.json", sink)
     assert [(d.kind, d.name) for d in docs] == [("Pod", "a"), ("Pod", "b")]
@@ -151,7 +154,9 @@ def test_stdin() -> None:
     assert result.documents[0].locate().path == "-"
 
 
-@pytest.mark.parametrize("text", ["\ufeffkind: Namespace\nmetadata: {name: bom}\n", "--- \nkind: Namespace\nmetadata: {name: bom}\n"])
+@pytest.mark.parametrize(
+    "text", ["\ufeffkind: Namespace\nmetadata: {name: bom}\n", "--- \nkind: Namespace\nmetadata: {name: bom}\n"]
+)
 def test_bom_and_leading_separator(text: str) -> None:
     sink = DiagnosticSink()
     assert [d.name for d in parse_text(text, "f.yaml", sink)] == ["bom"]
