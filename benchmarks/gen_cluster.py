@@ -694,10 +694,11 @@ def _namespace_candidates(ns: Namespace, ns_index: dict[str, Namespace], rng: ra
         if erules:
             rest.append(_policy(name, f"{w.name}-egress", sel, egress=erules))
         # version/canary pinning, written with NotIn and Exists on the policy's own pods
-        if i % 4 == 1 and serving:
+        # (Exists only where the workload really is a canary, so the policy is not dead)
+        if (i % 4 == 1 or "track" in w.labels) and serving:
             rest.append(_policy(
                 name, f"{w.name}-canary-from-same-team",
-                _sel({"app": w.name}, [_expr("track", "Exists")] if i % 8 == 1 else
+                _sel({"app": w.name}, [_expr("track", "Exists")] if "track" in w.labels else
                      [_expr("version", "NotIn", ["v1"])]),
                 ingress=[{"from": [{"namespaceSelector": _sel({"team": ns.team}),
                                     "podSelector": _sel({"tier": "frontend"})}],

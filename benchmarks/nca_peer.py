@@ -44,11 +44,13 @@ them), D6 (host-network pods: compare with Ringwall's ``--compat netpol-analyzer
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -87,6 +89,11 @@ class Measurement:
 GNU_TIME = Path("/usr/bin/time")
 
 
+def _kill_session(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _gnu_time_works() -> bool:
     if not GNU_TIME.exists():
         return False
@@ -121,16 +128,17 @@ def measure(cmd: list[str], stdout_path: Path | None = None, stderr_path: Path |
         # a session of its own, so a timeout can stop the command and not only the ``time`` wrapper
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
                                 start_new_session=True)
-        deadline = None if timeout_s is None else start + timeout_s
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline else 0)
-            if pid:
-                break
-            if deadline and time.perf_counter() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
+        # block in wait4 (exact end time); a timer kills the whole session if it runs too long
+        timer = None
+        if timeout_s is not None:
+            timer = threading.Timer(timeout_s, _kill_session, args=(proc.pid,))
+            timer.daemon = True
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if timer is not None:
+                timer.cancel()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:

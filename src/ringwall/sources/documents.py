@@ -43,7 +43,7 @@ class SourceFile:
         if cached is not None:
             return cached
         if self.is_json:
-            offsets = locate.json_items_offsets(self.text)
+            offsets = locate.json_items_offsets_fast(self.text)
             result = [self.line_index.line_of(o) - 1 for o in offsets]
         else:
             result = _yaml_list_item_lines(self.lines, doc_start, doc_end)

@@ -96,7 +96,16 @@ class Engine:
         self._ns_names_cache: dict[Selector, list[str]] = {}
         self._combo_cache: dict[tuple[Selector, Selector], int] = {}
         self._label_idx: dict[str, tuple[int, dict[tuple[str, str], int], dict[str, int]]] = {}
-        self._with_ips = [c for c in self.classes if c.ips]
+        # Classes grouped by the ipBlock atom their addresses fall in: an ipBlock peer is a union of
+        # atoms, so its pod mask is the OR of a few atom masks (one address tested per atom).
+        self._atom_masks: dict[int, tuple[int, int]] = {}
+        for c in self.classes:
+            if c.ips:
+                rep = c.ips[0][0]
+                atom = bisect_right(self._boundaries, rep)
+                old = self._atom_masks.get(atom)
+                self._atom_masks[atom] = (rep, (old[1] if old else 0) | c.bit)
+        self._ipblock_cache: dict[Intervals, int] = {}
         self._grant_cache: dict[tuple[int, str, int, object], Grants] = {}
         self._port_groups: dict[tuple[ContainerPort, ...], int] = {}
         for c in self.classes:
@@ -229,10 +238,13 @@ class Engine:
         if peer.ip_block is not None:
             if self.options.ipblock_pods != "auto":
                 return 0
-            m = 0
-            for c in self._with_ips:
-                if iv.is_subset(c.ips, peer.ip_block):
-                    m |= c.bit
+            m = self._ipblock_cache.get(peer.ip_block, -1)
+            if m < 0:
+                m = 0
+                for rep, atom_mask in self._atom_masks.values():
+                    if iv.contains(peer.ip_block, rep):
+                        m |= atom_mask
+                self._ipblock_cache[peer.ip_block] = m
             return m
         if peer.namespace_selector is None:
             ns_mask = self._ns_mask.get(policy_namespace, 0) & self._selectable
