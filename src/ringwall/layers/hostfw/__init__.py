@@ -1,1 +1,0 @@
-"""The host firewall layer: iptables and nftables rulesets, their exact semantics and checks."""
