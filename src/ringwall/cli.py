@@ -27,6 +27,18 @@ app = typer.Typer(
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 
+def _mount_layers() -> None:
+    """Layer command groups: each layer owns its sub-commands."""
+    from ringwall.lab.cli import lab_command
+    from ringwall.layers.hostfw.cli import app as hostfw_app
+
+    app.add_typer(hostfw_app, name="hostfw")
+    app.command("lab")(lab_command)
+
+
+_mount_layers()
+
+
 class IpBlockPods(StrEnum):
     auto = "auto"
     never = "never"
@@ -316,6 +328,7 @@ def checks(
     import orjson
 
     from ringwall.analysis.layers import scanners
+    from ringwall.layers.hostfw import checks as _hostfw  # noqa: F401  (registers checks)
     from ringwall.layers.netpol import catalogue as _netpol  # noqa: F401  (registers checks)
     from ringwall.model.findings import catalogue
 

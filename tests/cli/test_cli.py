@@ -188,3 +188,32 @@ def test_checks_list() -> None:
     assert code == 0 and "RW-NP-001" in ids and "RW-DEPTH-002" in ids and ids == sorted(ids)
     for c in json.loads(out)["checks"]:
         assert c["remediation"].endswith(".")
+
+
+def test_scan_joins_host_firewall_layer(tmp_path: Path) -> None:
+    shutil.copytree(SHOP, tmp_path / "estate")
+    shutil.copy(REPO_ROOT / "examples" / "hosts" / "k8s-worker.rules", tmp_path / "estate" / "worker.rules")
+    code, out, _ = run("scan", str(tmp_path / "estate"), "--format", "json")
+    data = json.loads(out)
+    assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw"]
+    hostfw = data["layers"][1]
+    assert hostfw["found"] is True and hostfw["details"]["rules"] > 0
+    ids = {f["id"] for f in data["findings"]}
+    assert "RW-HOSTFW-022" in ids  # the NodePort DNAT that bypasses INPUT
+    assert code == 1
+
+
+def test_scan_without_host_ruleset_says_so() -> None:
+    data = json.loads(run("scan", SHOP, "--format", "json")[1])
+    hostfw = next(layer for layer in data["layers"] if layer["name"] == "hostfw")
+    assert hostfw["found"] is False and hostfw["status"] == "no host ruleset given"
+
+
+def test_hostfw_commands_are_mounted() -> None:
+    rules = str(REPO_ROOT / "examples" / "hosts" / "k8s-worker.rules")
+    code, out, _ = run("hostfw", "trace", rules, "--src", "203.0.113.7", "--dst", "192.0.2.10",
+                       "--proto", "tcp", "--dport", "22", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["verdict"] == "drop"
+    code, _, _ = run("hostfw", "checks", rules, "--fail-on", "critical")
+    assert code == 0

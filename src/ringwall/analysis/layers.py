@@ -34,6 +34,9 @@ class LayerReport:
         }
 
 
+LAYER_ORDER = ("netpol", "hostfw", "mesh", "gateway", "dns", "access")
+"""Outside-in is how people read an estate; reports list layers in this order."""
+
 LayerScanner = Callable[["Estate"], LayerReport | None]
 _SCANNERS: list[tuple[str, LayerScanner]] = []
 
@@ -48,6 +51,7 @@ def register_layer(name: str) -> Callable[[LayerScanner], LayerScanner]:
 
 def scanners() -> list[tuple[str, LayerScanner]]:
     # Importing the built-in layers registers them.
-    from ringwall.analysis import netpol_layer  # noqa: F401
+    from ringwall.analysis import hostfw_layer, netpol_layer  # noqa: F401
 
-    return list(_SCANNERS)
+    order = {name: i for i, name in enumerate(LAYER_ORDER)}
+    return sorted(_SCANNERS, key=lambda item: order.get(item[0], len(order)))

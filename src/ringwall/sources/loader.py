@@ -65,7 +65,7 @@ def load_paths(
             sink.error("input.missing", f"no such file or directory: {path}", Location(str(path)))
             continue
         for file in iter_input_files(path):
-            if file.suffix.lower() not in MANIFEST_SUFFIXES:
+            if file.suffix.lower() not in MANIFEST_SUFFIXES or _is_foreign_json(file):
                 result.other_files.append(file)
                 continue
             try:
@@ -76,6 +76,18 @@ def load_paths(
             result.files.append(str(file))
             result.documents.extend(parse_text(text, str(file), sink))
     return result
+
+
+def _is_foreign_json(file: Path) -> bool:
+    """JSON that is not a Kubernetes object, such as ``nft -j list ruleset`` output."""
+    if file.suffix.lower() != ".json":
+        return False
+    try:
+        with file.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(256).lstrip()
+    except OSError:
+        return False
+    return head.startswith('{"nftables"') or head.startswith('{\n  "nftables"') or '"nftables"' in head[:40]
 
 
 def parse_text(text: str, path: str, sink: DiagnosticSink) -> list[Document]:

@@ -1,0 +1,1 @@
+"""The lab: network namespaces where the Linux kernel itself checks the model."""
