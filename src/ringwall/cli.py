@@ -70,7 +70,7 @@ HostNetOpt = Annotated[
 CompatOpt = Annotated[
     Compat,
     typer.Option("--compat", help="netpol-analyzer: its modelling choices (ipBlocks never match pods, "
-                 "hostNetwork pods are pods, CNI assumed to enforce)."),
+                 "hostNetwork pods are pods, IPv4 only, CNI assumed to enforce)."),
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 TimingsOpt = Annotated[bool, typer.Option("--timings", help="Print parse/analysis timings on stderr.")]
@@ -89,6 +89,7 @@ def _load(
     if compat is Compat.netpol_analyzer:
         options.ipblock_pods = "never"
         options.host_network = "pod"
+        options.ipv4_only = True
     estate = load_estate(paths, options)
     for d in estate.sink.items:
         typer.echo(str(d), err=True)

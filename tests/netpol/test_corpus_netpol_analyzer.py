@@ -1,4 +1,4 @@
-"""netpol-analyzer goldens: every core-NetworkPolicy and no-policy folder, compared by meaning.
+"""netpol-analyzer goldens: every core-NetworkPolicy, ANP/BANP and no-policy folder, compared by meaning.
 
 Run with ``--compat netpol-analyzer`` (ipBlocks never match pods, hostNetwork pods are pods), as
 the goldens were produced under those modelling choices. Comparison uses the shared
@@ -27,6 +27,7 @@ INDEX: list[dict[str, Any]] = (
     json.loads((ROOT / "index.json").read_text())["dirs"] if ROOT and (ROOT / "index.json").exists() else []
 )
 CORE = [d for d in INDEX if d["category"] in ("core-np", "no-policy")]
+ANP = [d for d in INDEX if d["category"] == "anp-banp"]
 
 
 @functools.cache
@@ -42,7 +43,7 @@ def _compare_module() -> ModuleType:
 
 @pytest.mark.corpus
 @pytest.mark.skipif(not CORE, reason="../shared/corpora/netpol-analyzer not available")
-@pytest.mark.parametrize("entry", CORE, ids=[d["dir"] for d in CORE])
+@pytest.mark.parametrize("entry", CORE + ANP, ids=[d["dir"] for d in CORE + ANP])
 def test_golden_connlist(entry: dict[str, Any], tmp_path: Path) -> None:
     assert ROOT is not None
     folder = ROOT / entry["dir"]
@@ -58,3 +59,4 @@ def test_core_folder_count() -> None:
     if not INDEX:
         pytest.skip("../shared/corpora/netpol-analyzer not available")
     assert len(CORE) == 26
+    assert len(ANP) == 30

@@ -1,7 +1,5 @@
-"""policy-assistant's NetworkPolicy cases, scored per direction (ingress and egress tables).
-
-ANP/BANP cases belong to the cluster-wide policy layer (a later issue) and are skipped here.
-"""
+"""policy-assistant's 21 cases (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+their combinations), scored per direction (ingress and egress tables) and combined."""
 
 from __future__ import annotations
 
@@ -18,12 +16,13 @@ SHARED = find_shared_dir()
 FILE = SHARED / "corpora" / "policy-assistant" / "cases.yaml" if SHARED else None
 CASES: list[dict[str, Any]] = yaml.safe_load(FILE.read_text())["cases"] if FILE and FILE.exists() else []
 NP_ONLY = [c for c in CASES if all(p["kind"] == "NetworkPolicy" for p in c["policies"])]
+ALL_IDS = [c["id"] for c in CASES]
 
 
 @pytest.mark.corpus
 @pytest.mark.skipif(not CASES, reason="../shared/corpora/policy-assistant not available")
-@pytest.mark.parametrize("case", NP_ONLY, ids=[c["id"] for c in NP_ONLY])
-def test_policy_assistant_np_case(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("case", CASES, ids=ALL_IDS)
+def test_policy_assistant_case(case: dict[str, Any]) -> None:
     res = case["resources"]
     objects = [namespace_manifest(ns, {"ns": ns, "kubernetes.io/metadata.name": ns}) for ns in res["namespaces"]]
     objects += [pod_manifest(*p.split("/"), res["ports"], res["protocols"]) for p in res["pods"]]
@@ -50,3 +49,4 @@ def test_np_cases_present() -> None:
     if not CASES:
         pytest.skip("../shared/corpora/policy-assistant not available")
     assert [c["id"] for c in NP_ONLY] == ["pa-npv1-01", "pa-npv1-02"]
+    assert len(CASES) == 21

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ringwall.layers.netpol.admin import TieredPolicy, load_admin_policies
 from ringwall.layers.netpol.cni import CniInfo, detect_cni
 from ringwall.layers.netpol.engine import Engine, EngineOptions
 from ringwall.layers.netpol.policyset import PolicySet, load_policies
@@ -25,6 +26,7 @@ class LoadOptions:
     ipblock_pods: str = "auto"
     host_network: str = "node-ip"
     cni: str | None = None
+    ipv4_only: bool = False
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Estate:
     load: LoadResult
     inventory: Inventory
     policies: PolicySet
+    admin: list[TieredPolicy]
     cni: CniInfo
     sink: DiagnosticSink
     options: LoadOptions
@@ -56,7 +59,9 @@ class Estate:
                 ipblock_pods=self.options.ipblock_pods,
                 host_network=self.options.host_network,
                 enforced=enforced,
+                ipv4_only=self.options.ipv4_only,
             ),
+            self.admin,
         )
         self.timings["engine"] = self.timings.get("engine", 0.0) + time.perf_counter() - t
         if enforced == (self.cni.enforces is not False):
@@ -74,8 +79,9 @@ def load_estate(
     t1 = time.perf_counter()
     inventory = build_inventory(loaded.documents, sink, options.namespace)
     policies = load_policies(inventory, sink)
+    admin = load_admin_policies(inventory, sink)
     cni = detect_cni(inventory, options.cni)
     t2 = time.perf_counter()
     return Estate(
-        loaded, inventory, policies, cni, sink, options, {"parse": t1 - t0, "model": t2 - t1}
+        loaded, inventory, policies, admin, cni, sink, options, {"parse": t1 - t0, "model": t2 - t1}
     )

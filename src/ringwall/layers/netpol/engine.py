@@ -21,6 +21,8 @@ from ringwall.model.connections import ALL, NONE, PORT_MAX, ConnectionSet
 from ringwall.model.intervals import Intervals
 from ringwall.model.labels import Selector
 
+from . import tiers as tiers_mod
+from .admin import AdminRule, TieredPolicy
 from .policy import NetworkPolicy, Peer, PortSpec, Rule
 
 
@@ -33,6 +35,10 @@ class EngineOptions:
     enforced: bool = True
     """False when the CNI does not implement NetworkPolicy: every policy is void."""
     endport_support: bool = True
+    ipv4_only: bool = False
+    """netpol-analyzer compatibility: IPv6 addresses in policies match nothing."""
+    admin_networks_pod_ips: str = "match"
+    """``match``: ANP/CNP ``networks`` also match pod addresses the input knows; ``ignore``: external only."""
 
 
 @dataclass(slots=True, eq=False)
@@ -55,6 +61,8 @@ class Profile:
     """Classes selected by the same policies in one direction (and resolving named ports alike)."""
 
     policies: tuple[int, ...]
+    admin: tuple[int, ...] = ()
+    """Indexes of the Admin/Baseline policies whose subject includes these classes."""
     mask: int = 0
     pod_parts: list[tuple[int, ConnectionSet]] = field(default_factory=list)
     ip_parts: list[tuple[Intervals, ConnectionSet]] = field(default_factory=list)
@@ -72,10 +80,17 @@ Grants = tuple[list[tuple[int, ConnectionSet]], list[tuple[Intervals, Connection
 class Engine:
     """Compute NetworkPolicy reachability for a cluster."""
 
-    def __init__(self, cluster: Cluster, policies: list[NetworkPolicy], options: EngineOptions | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        policies: list[NetworkPolicy],
+        options: EngineOptions | None = None,
+        admin: list[TieredPolicy] | None = None,
+    ):
         self.cluster = cluster
         self.options = options or EngineOptions()
         self.policies = policies if self.options.enforced else []
+        self.admin: list[TieredPolicy] = list(admin or []) if self.options.enforced else []
         self.ip_space = self._address_space()
         self._boundaries = self._ipblock_boundaries() if self.options.ipblock_pods == "auto" else []
         self.classes: list[PodClass] = []
@@ -112,6 +127,8 @@ class Engine:
             self._port_groups[c.ports] = self._port_groups.get(c.ports, 0) | c.bit
         self._resolve_cache: dict[tuple[tuple[PortSpec, ...], tuple[ContainerPort, ...] | None], ConnectionSet] = {}
         self.subjects: list[int] = [self.pod_selector_mask(p.namespace, p.pod_selector) for p in self.policies]
+        self.admin_subjects: list[int] = [self._admin_subject(p) for p in self.admin]
+        self._node_ips: dict[Selector, Intervals] = {}
         self.ingress = self._profiles("ingress")
         self.egress = self._profiles("egress")
 
@@ -125,7 +142,12 @@ class Engine:
                 for peer in r.peers or ():
                     if peer.ip_block and any(lo > ALL_V4[0][1] for lo, _ in peer.ip_block):
                         uses_v6 = True
-        if uses_v6:
+        for a in self.admin:
+            for ar in a.egress:
+                for ap in ar.peers:
+                    if any(lo > ALL_V4[0][1] for lo, _ in ap.networks):
+                        uses_v6 = True
+        if uses_v6 and not self.options.ipv4_only:
             space.extend(ALL_V6)
         return iv.normalize(space)
 
@@ -135,6 +157,12 @@ class Engine:
             for r in (*p.ingress, *p.egress):
                 for peer in r.peers or ():
                     for lo, hi in peer.ip_block or ():
+                        points.add(lo)
+                        points.add(hi + 1)
+        for a in self.admin:
+            for ar in a.egress:
+                for ap in ar.peers:
+                    for lo, hi in ap.networks:
                         points.add(lo)
                         points.add(hi + 1)
         return sorted(points)
@@ -301,16 +329,28 @@ class Engine:
                 low = m & -m
                 selecting[low.bit_length() - 1].append(i)
                 m ^= low
+        admin_selecting: list[list[int]] = [[] for _ in self.classes]
+        for i, p in enumerate(self.admin):
+            if not p.rules(direction):
+                continue
+            m = self.admin_subjects[i]
+            while m:
+                low = m & -m
+                admin_selecting[low.bit_length() - 1].append(i)
+                m ^= low
         named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.policies]
+        admin_named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.admin]
         by_key: dict[tuple[object, ...], Profile] = {}
         self_profile_of: list[Profile] = []
         for c in self.classes:
             pols = tuple(selecting[c.index])
-            ports_key = c.ports if direction == "ingress" and any(named[i] for i in pols) else None
-            key = (pols, ports_key)
+            admins = tuple(admin_selecting[c.index])
+            needs_ports = any(named[i] for i in pols) or any(admin_named[i] for i in admins)
+            ports_key = c.ports if direction == "ingress" and needs_ports else None
+            key = (pols, admins, ports_key)
             prof = by_key.get(key)
             if prof is None:
-                prof = Profile(pols)
+                prof = Profile(pols, admins)
                 by_key[key] = prof
             prof.mask |= c.bit
             self_profile_of.append(prof)
@@ -324,10 +364,16 @@ class Engine:
         return profiles
 
     def _fill_profile(self, prof: Profile, direction: str) -> None:
+        if prof.admin:
+            self._fill_tiered(prof, direction)
+            return
         if not prof.isolated:
             prof.pod_parts = [(self.all_mask, ALL)] if self.all_mask else []
             prof.ip_parts = [(self.ip_space, ALL)]
             return
+        self._fill_np(prof, direction)
+
+    def _fill_np(self, prof: Profile, direction: str) -> None:
         pod_grants: list[tuple[int, ConnectionSet]] = []
         ip_grants: list[tuple[Intervals, ConnectionSet]] = []
         sample = self.classes[(prof.mask & -prof.mask).bit_length() - 1]
@@ -346,6 +392,92 @@ class Engine:
                 ip_grants.extend(cached[1])
         prof.pod_parts = _refine_masks(pod_grants, self.all_mask)
         prof.ip_parts = _refine_intervals(ip_grants, self.ip_space)
+
+    # ------------------------------------------------------------ admin tiers
+    def _admin_subject(self, pol: TieredPolicy) -> int:
+        ns_mask = self.namespace_selector_mask(pol.subject_ns)
+        if pol.subject_pods is None or pol.subject_pods.is_empty:
+            return ns_mask
+        m = 0
+        for name in self._ns_names_cache[pol.subject_ns]:
+            m |= self.pod_selector_mask(name, pol.subject_pods)
+        return m
+
+    def node_ips(self, selector: Selector) -> Intervals:
+        cached = self._node_ips.get(selector)
+        if cached is None:
+            cached = ()
+            for node in self.cluster.nodes:
+                if selector.matches(node.labels):
+                    for a in node.addresses:
+                        try:
+                            v = parse_address(a)
+                        except AddressError:
+                            continue
+                        cached = iv.union(cached, ((v, v),))
+            self._node_ips[selector] = cached
+        return cached
+
+    def admin_peer_scope(self, rule: AdminRule) -> tuple[int, Intervals]:
+        mask = 0
+        ips: Intervals = ()
+        for peer in rule.peers:
+            if peer.kind == "namespaces" and peer.namespace_selector is not None:
+                mask |= self.namespace_selector_mask(peer.namespace_selector)
+            elif peer.kind == "pods" and peer.namespace_selector is not None and peer.pod_selector is not None:
+                mask |= self.peer_mask(Peer(pod_selector=peer.pod_selector,
+                                            namespace_selector=peer.namespace_selector), "")
+            elif peer.kind == "networks":
+                nets = iv.intersect(peer.networks, self.ip_space)
+                ips = iv.union(ips, nets)
+                if self.options.admin_networks_pod_ips == "match":
+                    mask |= self.peer_mask(Peer(ip_block=peer.networks), "") if self._atom_masks else 0
+            elif peer.kind == "nodes" and peer.node_selector is not None:
+                ips = iv.union(ips, self.node_ips(peer.node_selector))
+        return mask, ips
+
+    def _admin_rule_grants(
+        self, rule: AdminRule, direction: str, sample: PodClass
+    ) -> tuple[list[tuple[int, ConnectionSet, str]], list[tuple[Intervals, ConnectionSet, str]]]:
+        mask, ips = self.admin_peer_scope(rule)
+        specs = rule.ports or ()
+        pods: list[tuple[int, ConnectionSet, str]] = []
+        addrs: list[tuple[Intervals, ConnectionSet, str]] = []
+        if direction == "ingress":
+            conn = self.resolve_ports(specs, sample.ports)
+            if mask:
+                pods.append((mask, conn, rule.action))
+            return pods, addrs
+        if rule.has_named_ports:
+            for ports, group in self._port_groups.items():
+                if mask & group:
+                    pods.append((mask & group, self.resolve_ports(specs, ports), rule.action))
+        elif mask:
+            pods.append((mask, self.resolve_ports(specs, ()), rule.action))
+        if ips:
+            addrs.append((ips, self.resolve_ports(specs, None), rule.action))
+        return pods, addrs
+
+    def _fill_tiered(self, prof: Profile, direction: str) -> None:
+        sample = self.classes[(prof.mask & -prof.mask).bit_length() - 1]
+        tiers: dict[str, tuple[list[tuple[int, ConnectionSet, str]], list[tuple[Intervals, ConnectionSet, str]]]] = {
+            "admin": ([], []), "baseline": ([], [])
+        }
+        for i in prof.admin:  # already in (tier, priority) order
+            pol = self.admin[i]
+            for rule in pol.rules(direction):
+                pods, addrs = self._admin_rule_grants(rule, direction, sample)
+                tiers[pol.tier][0].extend(pods)
+                tiers[pol.tier][1].extend(addrs)
+        np_pods: list[tuple[int, ConnectionSet]] | None = None
+        np_ips: list[tuple[Intervals, ConnectionSet]] | None = None
+        if prof.isolated:
+            self._fill_np(prof, direction)
+            np_pods, np_ips = prof.pod_parts, prof.ip_parts
+        prof.pod_parts = tiers_mod.combine(self.all_mask, tiers["admin"][0], np_pods, tiers["baseline"][0],
+                                           tiers_mod.MASK_OPS)
+        prof.ip_parts = tiers_mod.combine(self.ip_space, tiers["admin"][1], np_ips, tiers["baseline"][1],
+                                          tiers_mod.IP_OPS)
 
     def rule_peer_scope(self, rule: Rule, pol: NetworkPolicy) -> tuple[int, Intervals]:
         """The classes and addresses a rule's peers cover."""
