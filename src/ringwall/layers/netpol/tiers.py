@@ -30,7 +30,10 @@ MASK_OPS: Ops[int] = Ops(lambda a, b: a & b, lambda a, b: a & ~b, lambda a, b: a
 IP_OPS: Ops[Intervals] = Ops(iv.intersect, iv.subtract, iv.union)
 
 
-def apply_rules(parts: list[tuple[M, State]], rules: list[tuple[M, ConnectionSet, str]], ops: Ops[M]) -> list[tuple[M, State]]:
+Grant = tuple[M, ConnectionSet, str]
+
+
+def apply_rules(parts: list[tuple[M, State]], rules: list[Grant[M]], ops: Ops[M]) -> list[tuple[M, State]]:
     for peers, conn, action in rules:
         if not peers or not conn:
             continue
@@ -67,9 +70,9 @@ def _merge(parts: list[tuple[M, State]], ops: Ops[M]) -> list[tuple[M, State]]:
 
 def combine(
     universe: M,
-    admin_rules: list[tuple[M, ConnectionSet, str]],
+    admin_rules: list[Grant[M]],
     np_parts: list[tuple[M, ConnectionSet]] | None,
-    baseline_rules: list[tuple[M, ConnectionSet, str]],
+    baseline_rules: list[Grant[M]],
     ops: Ops[M],
 ) -> list[tuple[M, ConnectionSet]]:
     """Admin tier, then NetworkPolicy (``np_parts``; None when no NetworkPolicy isolates), then
