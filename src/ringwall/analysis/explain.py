@@ -71,6 +71,16 @@ def _direction_json(d: DirectionDecision, protocol: str | None, port: int | None
         ],
         "matching_rules": [_match_json(m, protocol, port) for m in d.matches],
         "rules_matching_peer_but_no_port": [_match_json(m, protocol, port) for m in d.peer_only],
+        "cluster_wide_policies": [
+            {"policy": p.ref, "tier": p.tier, "priority": p.priority, "location": p.document.locate().to_json()}
+            for p in d.admin_selecting
+        ],
+        "cluster_wide_rules": [
+            {"policy": m.policy.ref, "rule": f"{m.rule.direction}[{m.rule.index}]", "name": m.rule.name,
+             "action": m.rule.action, "covers": str(m.conn),
+             "location": m.policy.document.locate(m.rule.path).to_json()}
+            for m in d.admin
+        ],
     }
 
 
@@ -128,9 +138,28 @@ def _direction_text(d: DirectionDecision, who: str, protocol: str | None, port: 
     if not d.applies:
         what = "an address outside the cluster" if d.direction else ""
         return [f"{title} not applicable ({what or 'not a pod under NetworkPolicy'}; no policy can select it)"]
+    out: list[str] = []
+    if d.admin_selecting:
+        out.append(f"{title} cluster-wide policies (first matching rule wins, by tier and priority):")
+        for p in d.admin_selecting:
+            out.append(f"    - {p.ref} tier={p.tier} priority={p.priority}  ({p.document.locate()})")
+        for m in d.admin:
+            mark = ""
+            if protocol and port is not None:
+                mark = "  <- covers this port" if m.conn.allows(protocol, port) else "  (not this port)"
+            out.append(
+                f"      {m.policy.ref} {m.rule.direction}[{m.rule.index}]"
+                f"{' ' + repr(m.rule.name) if m.rule.name else ''}: {m.rule.action.upper()} {m.conn}"
+                f"  ({m.policy.document.locate(m.rule.path)}){mark}"
+            )
+        if not d.admin:
+            out.append("      no cluster-wide rule matches the peer")
+        title = "    then"
     if not d.isolated:
-        return [f"{title} not isolated - no NetworkPolicy selects it for {d.direction}, so all is allowed"]
-    out = [f"{title} isolated by {len(d.selecting)} policy(ies):"]
+        out.append(f"{title} not isolated by a NetworkPolicy for {d.direction}")
+        out.append(f"    allowed in this direction: {d.allowed}")
+        return out
+    out.append(f"{title} isolated by {len(d.selecting)} NetworkPolicy(ies):")
     for p in d.selecting:
         out.append(f"    - {p.key}  ({p.document.locate()})")
     if d.matches:
@@ -149,7 +178,6 @@ def _direction_text(d: DirectionDecision, who: str, protocol: str | None, port: 
             f"apply (named port missing on the destination?)  ({m.policy.document.locate(m.rule.path)})"
         )
     if not d.matches:
-        out.append("    no rule of these policies admits the peer -> denied")
-    else:
-        out.append(f"    allowed in this direction: {d.allowed}")
+        out.append("    no rule of these policies admits the peer")
+    out.append(f"    allowed in this direction: {d.allowed or 'nothing'}")
     return out

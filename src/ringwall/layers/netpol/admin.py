@@ -51,6 +51,11 @@ class AdminRule:
     def has_named_ports(self) -> bool:
         return bool(self.ports) and any(p.named for p in self.ports or ())
 
+    @property
+    def rules_ports(self) -> tuple[PortSpec, ...]:
+        """The ports as the engine resolves them (empty: every port of every protocol)."""
+        return self.ports or ()
+
 
 @dataclass(slots=True)
 class TieredPolicy:
@@ -168,6 +173,10 @@ def _peer(raw: object, path: Path, direction: str, doc: Document, sink: Diagnost
                 raise PolicyInvalid(str(exc), (*path, "networks", k)) from None
             nets = iv.union(nets, rng)
         return AdminPeer("networks", networks=nets, path=path)
+    if direction == "egress" and "domainNames" in raw:
+        # Names resolve at run time; statically they match no address we know (an under-approximation
+        # of what an Allow opens), and the API accepts them only in Allow/Accept rules.
+        return AdminPeer("domainNames", path=path)
     if direction == "egress" and "nodes" in raw:
         return AdminPeer("nodes", node_selector=_selector(raw["nodes"] or {}, (*path, "nodes")), path=path)
     # Fail closed: a peer this reader does not know matches nothing (and is reported).

@@ -115,6 +115,41 @@ ALL_NAMESPACES_PEER = _c(
     "A peer with namespaceSelector: {} and no podSelector admits every pod of every namespace.",
     "Name the namespaces (kubernetes.io/metadata.name) and pods that need access.",
 )
+ADMIN_PRIORITY_TIE = _c(
+    "RW-NP-021", "AdminPriorityTie", Severity.MEDIUM,
+    "Two cluster-wide policies of one tier share a priority and select the same pods: which applies first is "
+    "undefined.",
+    "Give each AdminNetworkPolicy (or ClusterNetworkPolicy of a tier) a distinct priority.", "anp",
+)
+PASS_TO_DEFAULT_ALLOW = _c(
+    "RW-NP-023", "PassFallsToDefaultAllow", Severity.MEDIUM,
+    "An Admin Pass rule delegates traffic for pods that no NetworkPolicy selects and no Baseline policy covers: "
+    "it ends at the default allow.",
+    "Add a NetworkPolicy or a Baseline rule for the passed traffic, or use Deny.", "anp",
+)
+INVALID_BASELINE = _c(
+    "RW-NP-025", "InvalidBaselinePolicy", Severity.HIGH,
+    "A BaselineAdminNetworkPolicy not named default, or more than one: the API rejects it.",
+    "Keep a single BaselineAdminNetworkPolicy named default.", "anp",
+)
+DOMAIN_NAMES_OUTSIDE_ALLOW = _c(
+    "RW-NP-026", "DomainNamesOutsideAllow", Severity.MEDIUM,
+    "domainNames peers in a Deny or Pass rule: the API supports them only in Allow/Accept rules.",
+    "Deny by networks (CIDRs) instead, or move the names to an Allow rule.", "anp",
+)
+ADMIN_API_MIX = _c(
+    "RW-NP-027", "AdminApiVersionMismatch", Severity.LOW,
+    "AdminNetworkPolicy/BaselineAdminNetworkPolicy (v1alpha1) and ClusterNetworkPolicy objects are mixed: "
+    "a cluster serves one of them.",
+    "Migrate every cluster-wide policy to the API version the cluster serves.", "anp",
+)
+GLOBAL_ALLOW_ALL = register(Check(
+    "RW-ANP-002", "AdminAllowAll", Severity.HIGH, "netpol",
+    "An Admin-tier rule allows all traffic from (or to) every namespace on every port for every namespace: "
+    "every NetworkPolicy below it is void.",
+    "Narrow the rule's peers or ports, or use Pass to let namespace policies decide.",
+    _DOC, ("netpol", "anp"),
+))
 EGRESS_WITHOUT_DNS = register(Check(
     "RW-DEPTH-002", "EgressRestrictedWithoutDns", Severity.HIGH, "depth",
     "Egress is restricted but no path to cluster DNS (UDP and TCP 53 to the kube-dns pods) is allowed.",

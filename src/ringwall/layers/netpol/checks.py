@@ -38,7 +38,66 @@ def run_checks(engine: Engine, policies: PolicySet, inventory: Inventory, cni: C
     findings += _policy_shape(engine, policies, inventory)
     findings += _named_ports(engine)
     findings += _dns(engine, inventory)
+    findings += _admin(engine)
     return findings
+
+
+def _admin_finding(check, pol, message: str, path=(), detail: str = "") -> Finding:  # type: ignore[no-untyped-def]
+    return Finding(check, message, (pol.document.locate(path, pol.ref),), pol.ref, detail)
+
+
+def _admin(engine: Engine) -> Iterator[Finding]:
+    """Checks of AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy."""
+    admin = engine.admin
+    if not admin:
+        return
+    kinds = {p.kind for p in admin}
+    if "ClusterNetworkPolicy" in kinds and kinds & {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}:
+        first = next(p for p in admin if p.kind == "ClusterNetworkPolicy")
+        yield _admin_finding(C.ADMIN_API_MIX, first, f"{first.ref} sits next to v1alpha1 AdminNetworkPolicy objects; "
+                             "a cluster serves one API generation.")
+    banps = [p for p in admin if p.kind == "BaselineAdminNetworkPolicy"]
+    for p in banps:
+        if p.name != "default" or len(banps) > 1:
+            yield _admin_finding(C.INVALID_BASELINE, p, f"{p.ref}: the BaselineAdminNetworkPolicy must be a single "
+                                 "object named default; the API rejects this one.", ("metadata", "name"))
+    for i, a in enumerate(admin):
+        for j in range(i + 1, len(admin)):
+            b = admin[j]
+            same_tier = a.tier == b.tier and not a.kind == b.kind == "BaselineAdminNetworkPolicy"
+            if same_tier and a.priority == b.priority and engine.admin_subjects[i] & engine.admin_subjects[j]:
+                yield _admin_finding(C.ADMIN_PRIORITY_TIE, b, f"{a.ref} and {b.ref} both have priority {a.priority} "
+                                     "and select the same pods: their order is undefined.", ("spec", "priority"), a.ref)
+    has_baseline = [i for i, p in enumerate(admin) if p.tier == "baseline"]
+    for i, p in enumerate(admin):
+        for direction in ("ingress", "egress"):
+            for rule in p.rules(direction):
+                if any(peer.kind == "domainNames" for peer in rule.peers) and rule.action != "allow":
+                    yield _admin_finding(C.DOMAIN_NAMES_OUTSIDE_ALLOW, p, f"{p.ref} {direction}[{rule.index}] uses "
+                                         f"domainNames in a {rule.action} rule; the API allows them only in Allow.",
+                                         rule.path, f"{direction}[{rule.index}]")
+                everyone = any(peer.kind == "namespaces" and peer.namespace_selector is not None
+                               and peer.namespace_selector.is_empty for peer in rule.peers)
+                whole_cluster = p.subject_pods is None and p.subject_ns.is_empty
+                if p.tier == "admin" and rule.action == "allow" and rule.ports is None and whole_cluster and everyone:
+                    yield _admin_finding(C.GLOBAL_ALLOW_ALL, p, f"{p.ref} {direction}[{rule.index}] allows everything "
+                                         "between all namespaces: no NetworkPolicy can restrict it.", rule.path,
+                                         f"{direction}[{rule.index}]")
+                if p.tier == "admin" and rule.action == "pass":
+                    subject = engine.admin_subjects[i]
+                    lonely = 0
+                    for c in engine.classes_in(subject):
+                        prof = (engine.class_ingress if direction == "ingress" else engine.class_egress)[c.index]
+                        baseline = any(k in prof.admin for k in has_baseline)
+                        if not prof.isolated and not baseline:
+                            lonely |= c.bit
+                    if lonely:
+                        names = sorted({w.key for c in engine.classes_in(lonely) for w, _ in c.members})
+                        yield _admin_finding(
+                            C.PASS_TO_DEFAULT_ALLOW, p,
+                            f"{p.ref} {direction}[{rule.index}] passes traffic of {', '.join(names[:4])}"
+                            f"{' and more' if len(names) > 4 else ''} to NetworkPolicies, but none selects them and no "
+                            "Baseline rule covers them: it is allowed.", rule.path, f"{direction}[{rule.index}]")
 
 
 def _policy_finding(check, pol: NetworkPolicy, message: str, path=(), detail: str = "") -> Finding:  # type: ignore[no-untyped-def]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from ringwall.model import intervals as iv
 from ringwall.model.connections import ALL, NONE, ConnectionSet
 
-from .engine import Engine, PodClass
+from .admin import AdminRule, TieredPolicy
+from .engine import Engine, PodClass, conn_for
 from .policy import NetworkPolicy, Rule
 
 
@@ -22,6 +23,13 @@ class RuleMatch:
     conn: ConnectionSet  # what this rule allows for this pair
 
 
+@dataclass(frozen=True, slots=True)
+class AdminMatch:
+    policy: TieredPolicy
+    rule: AdminRule
+    conn: ConnectionSet  # the connections this rule's ports cover for this pair
+
+
 @dataclass
 class DirectionDecision:
     direction: str  # "ingress" | "egress"
@@ -30,6 +38,11 @@ class DirectionDecision:
     matches: list[RuleMatch] = field(default_factory=list)
     peer_only: list[RuleMatch] = field(default_factory=list)
     """Rules whose peers match but whose ports allow nothing for this pair (e.g. a named port missing)."""
+    admin: list[AdminMatch] = field(default_factory=list)
+    """Admin/Baseline rules whose peers match, in evaluation order (first match per port decides)."""
+    admin_selecting: list[TieredPolicy] = field(default_factory=list)
+    engine_allowed: ConnectionSet | None = None
+    """The engine's verdict for this pair and direction (all tiers); authoritative when set."""
 
     @property
     def isolated(self) -> bool:
@@ -37,6 +50,8 @@ class DirectionDecision:
 
     @property
     def allowed(self) -> ConnectionSet:
+        if self.engine_allowed is not None:
+            return self.engine_allowed
         if not self.applies or not self.isolated:
             return ALL
         out = NONE
@@ -65,7 +80,31 @@ def decide(engine: Engine, direction: str, subject: PodClass | None, peer: Peer)
             dst_ports = subject.ports if direction == "ingress" else peer.ports if isinstance(peer, PodClass) else None
             conn = engine.resolve_ports(rule.ports, dst_ports)
             (result.matches if conn else result.peer_only).append(RuleMatch(pol, rule, conn))
+    for i, apol in enumerate(engine.admin):
+        if not apol.rules(direction) or not engine.admin_subjects[i] & subject.bit:
+            continue
+        result.admin_selecting.append(apol)
+        for arule in apol.rules(direction):
+            mask, ips = engine.admin_peer_scope(arule)
+            hit = bool(mask & peer.bit) if isinstance(peer, PodClass) else iv.contains(ips, peer)
+            if hit:
+                if direction == "ingress":
+                    dst_ports = subject.ports
+                else:
+                    dst_ports = peer.ports if isinstance(peer, PodClass) else None
+                result.admin.append(AdminMatch(apol, arule, engine.resolve_ports(arule.rules_ports, dst_ports)))
+    result.engine_allowed = _engine_verdict(engine, direction, subject, peer)
     return result
+
+
+def _engine_verdict(engine: Engine, direction: str, subject: PodClass, peer: Peer) -> ConnectionSet:
+    prof = (engine.class_ingress if direction == "ingress" else engine.class_egress)[subject.index]
+    if isinstance(peer, PodClass):
+        return conn_for(prof.pod_parts, peer.bit)
+    for ips, conn in prof.ip_parts:
+        if iv.contains(ips, peer):
+            return conn
+    return NONE
 
 
 def _selectable(engine: Engine, cls: PodClass) -> bool:
