@@ -74,6 +74,20 @@ CompatOpt = Annotated[
 ]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 TimingsOpt = Annotated[bool, typer.Option("--timings", help="Print parse/analysis timings on stderr.")]
+IntentOpt = Annotated[
+    Path | None, typer.Option("--intent", help="An intent file (see docs/intent.md) to verify against.")
+]
+
+
+def _intent(path: Path | None):  # type: ignore[no-untyped-def]
+    if path is None:
+        return None
+    from ringwall.analysis.intent import IntentError, load_intent
+
+    try:
+        return load_intent(path)
+    except (IntentError, OSError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
@@ -262,6 +276,7 @@ class ScanFormat(StrEnum):
     json = "json"
     md = "md"
     sarif = "sarif"
+    html = "html"
 
 
 def _severity(value: str) -> Severity:
@@ -285,18 +300,24 @@ def scan(
     ipblock_pods: IpBlockOpt = IpBlockPods.auto,
     host_network_pods: HostNetOpt = HostNetworkPods.node_ip,
     timings: TimingsOpt = False,
+    intent: IntentOpt = None,
 ) -> None:
-    """The main job: inventory, layers and whether they are enforced, connectivity, findings."""
+    """The main job: inventory, layers and whether they are enforced, connectivity, depth, scorecard, findings."""
     from ringwall.analysis.scan import run_scan
     from ringwall.report import scan_formats
 
     threshold = _severity(fail_on)
+    wanted = _intent(intent)
     estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, Compat.none)
-    result = run_scan(estate)
+    result = run_scan(estate, wanted)
     if fmt is ScanFormat.json:
         text = scan_formats.render_json(result)
     elif fmt is ScanFormat.md:
         text = scan_formats.render_md(result)
+    elif fmt is ScanFormat.html:
+        from ringwall.report.html import render_html
+
+        text = render_html(result)
     elif fmt is ScanFormat.sarif:
         from ringwall.model.findings import catalogue
         from ringwall.report.sarif import dumps_sarif, to_sarif
@@ -311,6 +332,160 @@ def scan(
         raise typer.Exit(EXIT_INPUT)
     failing = any(f.effective_severity >= threshold for f in result.findings)
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+class DepthFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+@app.command()
+def depth(
+    paths: Paths,
+    fmt: Annotated[DepthFormat, typer.Option("--format", "-f")] = DepthFormat.text,
+    output: OutputOpt = None,
+    intent: IntentOpt = None,
+    namespace: NamespaceOpt = "default",
+    cni: CniOpt = None,
+) -> None:
+    """For every blocked flow, how many independent layers block it; the flows that hang on one layer."""
+    import orjson
+
+    from ringwall.analysis.depth import compute_depth
+    from ringwall.analysis.flows import build_flow_model
+    from ringwall.report.depth_formats import render_depth
+
+    wanted = _intent(intent)
+    estate = _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    model = build_flow_model(estate, wanted.zones if wanted else None)
+    result = compute_depth(model)
+    if fmt is DepthFormat.json:
+        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+    else:
+        _write(render_depth(result, md=fmt is DepthFormat.md), output)
+    raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
+
+
+@app.command()
+def whatif(
+    paths: Paths,
+    without: Annotated[
+        list[str] | None, typer.Option("--without", help="Drop a layer (netpol, hostfw, mesh...).")
+    ] = None,
+    cni_mode: Annotated[
+        str | None, typer.Option("--cni", help="'none': the CNI stops enforcing NetworkPolicy.")
+    ] = None,
+    mtls: Annotated[str | None, typer.Option("--mtls", help="'permissive': the mesh accepts plaintext.")] = None,
+    hostfw: Annotated[str | None, typer.Option("--hostfw", help="'flushed': host firewalls accept everything.")] = None,
+    fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
+    output: OutputOpt = None,
+    intent: IntentOpt = None,
+    namespace: NamespaceOpt = "default",
+    fail_on_open: Annotated[bool, typer.Option("--fail-on-open", help="Exit 1 when any flow opens.")] = False,
+) -> None:
+    """What opens (or loses protection) when a layer fails, as a diff against today."""
+    import orjson
+
+    from ringwall.analysis.flows import Degradation
+    from ringwall.analysis.whatif import render_text, what_if
+
+    if cni_mode not in (None, "none") or mtls not in (None, "permissive") or hostfw not in (None, "flushed"):
+        raise _fail("use --cni none, --mtls permissive or --hostfw flushed")
+    degradation = Degradation(frozenset(without or ()), cni_mode == "none", mtls == "permissive", hostfw == "flushed")
+    if degradation == Degradation():
+        raise _fail("say what fails: --without LAYER, --cni none, --mtls permissive or --hostfw flushed")
+    wanted = _intent(intent)
+    estate = _load(paths, namespace, None, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    result = what_if(estate, degradation, wanted.zones if wanted else None)
+    if fmt is TextJson.json:
+        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+    else:
+        _write(render_text(result), output)
+    if _input_errors(estate):
+        raise typer.Exit(EXIT_INPUT)
+    raise typer.Exit(EXIT_FINDINGS if fail_on_open and result.opened else EXIT_OK)
+
+
+@app.command()
+def verify(
+    intent_file: Annotated[Path, typer.Argument(help="The intent file.")],
+    paths: Paths,
+    fmt: Annotated[ScanFormat, typer.Option("--format", "-f")] = ScanFormat.text,
+    output: OutputOpt = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 at or above this severity.")] = "high",
+    namespace: NamespaceOpt = "default",
+    cni: CniOpt = None,
+) -> None:
+    """Check the estate against an intent: broken intended flows, open unintended flows, depth, protections."""
+    import orjson
+
+    from ringwall.analysis.intent import IntentError
+    from ringwall.analysis.verify import verify as run_verify
+    from ringwall.model.findings import sort_findings
+
+    threshold = _severity(fail_on)
+    wanted = _intent(intent_file)
+    assert wanted is not None
+    estate = _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    try:
+        result = run_verify(estate, wanted)
+    except IntentError as exc:
+        raise _fail(str(exc)) from None
+    findings = sort_findings(result.findings)
+    if fmt is ScanFormat.json:
+        data = result.to_json()
+        data["findings"] = [f.to_json() for f in findings]
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+    elif fmt is ScanFormat.sarif:
+        from ringwall.model.findings import catalogue
+        from ringwall.report.sarif import dumps_sarif, to_sarif
+
+        text = dumps_sarif(to_sarif(findings, checks=catalogue(), tool_version=__version__, base_dir=Path.cwd()))
+    else:
+        head = (f"Intent {wanted.name}: {result.intended_ok} of {result.intended_total} intended flows work; "
+                f"layers: {', '.join(v.name for v in result.model.layers)}; minimum depth {wanted.min_depth}.")
+        if fmt is ScanFormat.md:
+            lines = ["# " + head, "", "| severity | check | message | location |", "|---|---|---|---|"]
+            lines += [f"| {f.effective_severity.label} | {f.check.id} | {f.message.replace('|', '/')} | "
+                      f"{f.locations[0] if f.locations else ''} |" for f in findings]
+        else:
+            lines = [head]
+            lines += [f"{f.effective_severity.label.upper():8} {f.check.id} {f.message}"
+                      + (f"  [{f.locations[0]}]" if f.locations else "") for f in findings]
+            if not findings:
+                lines.append("No gaps: the estate does what the intent says.")
+        text = "\n".join(lines) + "\n"
+    _write(text, output)
+    if _input_errors(estate):
+        raise typer.Exit(EXIT_INPUT)
+    raise typer.Exit(EXIT_FINDINGS if any(f.effective_severity >= threshold for f in findings) else EXIT_OK)
+
+
+@app.command()
+def scorecard(
+    paths: Paths,
+    fmt: Annotated[DepthFormat, typer.Option("--format", "-f")] = DepthFormat.text,
+    output: OutputOpt = None,
+    intent: IntentOpt = None,
+    namespace: NamespaceOpt = "default",
+    cni: CniOpt = None,
+) -> None:
+    """The five zero-trust principles scored per namespace and overall, with the evidence behind each score."""
+    import orjson
+
+    from ringwall.analysis.scan import run_scan
+    from ringwall.report.depth_formats import render_scorecard
+
+    wanted = _intent(intent)
+    estate = _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    result = run_scan(estate, wanted)
+    assert result.scorecard is not None
+    if fmt is DepthFormat.json:
+        _write(orjson.dumps(result.scorecard.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+    else:
+        _write(render_scorecard(result.scorecard, md=fmt is DepthFormat.md), output)
+    raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
 
 
 class ListFormat(StrEnum):
@@ -364,6 +539,15 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("ringwall: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so in one line, keep the trace for debugging
+        import os
+        import traceback
+
+        if os.environ.get("RINGWALL_DEBUG"):
+            traceback.print_exc()
+        typer.echo(f"ringwall: internal error: {type(exc).__name__}: {exc} "
+                   "(set RINGWALL_DEBUG=1 for the traceback, and please report it)", err=True)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ def test_scan_shop_finds_exactly_the_deliberate_gaps() -> None:
     assert got == [
         ("RW-DEPTH-002", "StatefulSet/data/postgres"),
         ("RW-DEPTH-002", "StatefulSet/data/redis"),
+        ("RW-DEPTH-013", "DaemonSet/monitoring/node-exporter"),
+        ("RW-DEPTH-021", "layer/netpol"),
         ("RW-NP-001", "Namespace/monitoring"),
         ("RW-NP-002", "Deployment/monitoring/prometheus"),
         ("RW-NP-004", "NetworkPolicy/backend/checkout-to-payments"),
@@ -73,7 +75,7 @@ def test_scan_sarif_is_valid(shared_dir: Path) -> None:
     errors = list(jsonschema.Draft4Validator(schema).iter_errors(log))
     assert not errors, [e.message for e in errors[:3]]
     results = log["runs"][0]["results"]
-    assert len(results) == 9
+    assert len(results) == 11
     assert {r["ruleId"] for r in results} >= {"RW-NP-004", "RW-DEPTH-002"}
 
 
@@ -162,7 +164,7 @@ def test_bad_input_names_file_and_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(tmp_path / "shop"), "--format", "json"])
     assert result.exit_code == 2
     assert f"{tmp_path / 'shop' / 'broken.yaml'}:" in result.stderr and "invalid YAML" in result.stderr
-    assert len(json.loads(result.stdout)["findings"]) == 9  # the rest was still analysed
+    assert len(json.loads(result.stdout)["findings"]) == 11  # the rest was still analysed
 
 
 def test_missing_path_is_input_error() -> None:

@@ -6,8 +6,14 @@ import time
 from dataclasses import dataclass, field
 
 from ringwall import __version__
+from ringwall.analysis.depth import DepthResult, compute_depth
+from ringwall.analysis.depth_checks import cross_layer_findings
 from ringwall.analysis.estate import Estate
+from ringwall.analysis.flows import build_flow_model
+from ringwall.analysis.intent import Intent
 from ringwall.analysis.layers import LayerReport, scanners
+from ringwall.analysis.scorecard import Scorecard, compute_scorecard
+from ringwall.analysis.verify import VerifyResult, verify
 from ringwall.model.findings import Finding, Severity, sort_findings
 
 SCHEMA = "ringwall.scan/v1"
@@ -37,6 +43,10 @@ class ScanResult:
     connectivity: Connectivity
     findings: list[Finding]
     timings: dict[str, float] = field(default_factory=dict)
+    depth: DepthResult | None = None
+    scorecard: Scorecard | None = None
+    flow_layers: list[str] = field(default_factory=list)
+    verified: VerifyResult | None = None
 
     def counts(self) -> dict[str, int]:
         out = {s.label: 0 for s in sorted(Severity, reverse=True)}
@@ -64,6 +74,9 @@ class ScanResult:
             "layers": [layer.to_json() for layer in self.layers],
             "connectivity": self.connectivity.to_json(),
             "summary": self.counts(),
+            "depth": self.depth.to_json() if self.depth else None,
+            "scorecard": self.scorecard.to_json() if self.scorecard else None,
+            "intent": self.verified.to_json() if self.verified else None,
             "findings": [f.to_json() for f in self.findings],
             "diagnostics": [d.to_json() for d in self.estate.sink.items],
         }
@@ -104,7 +117,7 @@ def connectivity_summary(estate: Estate) -> Connectivity:
     )
 
 
-def run_scan(estate: Estate) -> ScanResult:
+def run_scan(estate: Estate, intent: Intent | None = None) -> ScanResult:
     t = time.perf_counter()
     reports: list[LayerReport] = []
     findings: list[Finding] = []
@@ -114,6 +127,16 @@ def run_scan(estate: Estate) -> ScanResult:
             reports.append(report)
             findings.extend(report.findings)
     conn = connectivity_summary(estate)
-    result = ScanResult(estate, reports, conn, sort_findings(findings))
+    model = build_flow_model(estate, intent.zones if intent else None)
+    depth = compute_depth(model)
+    findings.extend(cross_layer_findings(estate, model, depth))
+    verified = None
+    if intent is not None:
+        verified = verify(estate, intent)
+        seen = {(f.check.id, f.subject, f.detail) for f in findings}
+        findings.extend(f for f in verified.findings if (f.check.id, f.subject, f.detail) not in seen)
+    scorecard = compute_scorecard(estate, model, findings)
+    result = ScanResult(estate, reports, conn, sort_findings(findings), depth=depth, scorecard=scorecard,
+                        flow_layers=[v.name for v in model.layers], verified=verified)
     result.timings = {**estate.timings, "analysis": time.perf_counter() - t}
     return result

@@ -52,6 +52,23 @@ def render_text(result: ScanResult, *, color: bool = False, width: int = 120, li
         f"{c.reachable_from_outside} workloads reachable from outside the cluster, "
         f"{c.reaching_outside} may connect out."
     )
+    if result.depth is not None:
+        from ringwall.report.depth_formats import histogram_lines
+
+        console.print()
+        console.print(Text(f"Depth (layers: {', '.join(result.flow_layers)})", style="bold"))
+        for line in histogram_lines(result.depth, width=30):
+            console.print(line, markup=False)
+        single = result.depth.single_layer()
+        if single:
+            top = ", ".join(f"{d} ({n} via {layer})" for d, layer, n in single[:3])
+            console.print(f"  hanging on one layer: {sum(n for _, _, n in single)} flows; most exposed: {top}",
+                          markup=False)
+    if result.scorecard is not None:
+        from ringwall.report.depth_formats import render_scorecard
+
+        console.print()
+        console.print(render_scorecard(result.scorecard).rstrip("\n"), markup=False)
     console.print()
     counts = result.counts()
     summary = ", ".join(f"{n} {label}" for label, n in counts.items() if n) or "none"
@@ -92,6 +109,12 @@ def render_md(result: ScanResult) -> str:
     out += ["", "## Connectivity", "",
             f"{c.pairs_allowed} of {c.pairs_possible} workload pairs may connect; "
             f"{c.reachable_from_outside} workloads reachable from outside; {c.reaching_outside} may connect out."]
+    if result.depth is not None:
+        from ringwall.report.depth_formats import render_depth, render_scorecard
+
+        out += ["", render_depth(result.depth, md=True).replace("# Depth", "## Depth", 1).rstrip("\n")]
+        if result.scorecard is not None:
+            out += ["", render_scorecard(result.scorecard, md=True).replace("# Zero", "## Zero", 1).rstrip("\n")]
     out += ["", "## Findings", "", "| severity | check | message | location |", "|---|---|---|---|"]
     for f in result.findings:
         loc = str(f.locations[0]) if f.locations else ""

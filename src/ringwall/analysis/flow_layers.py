@@ -1,0 +1,103 @@
+"""Flow-model adapters for the layers that have landed: NetworkPolicy and host firewalls.
+
+Each adapter turns one layer's own analysis into a ``LayerView`` of the combined flow model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ringwall.analysis.connlist import compute_connlist
+from ringwall.analysis.flows import FlowContext, LayerView, Pair, register_flow_layer
+from ringwall.model import intervals as iv
+from ringwall.model.addresses import to_cidrs
+from ringwall.model.connections import NONE, ConnectionSet
+
+if TYPE_CHECKING:
+    from ringwall.analysis.estate import Estate
+
+MANAGEMENT_PORTS = (22, 2379, 6443, 10250, 10255)
+
+
+@register_flow_layer("netpol")
+def netpol_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
+    enforces = estate.cni.enforces is not False and not ctx.degradation.cni_none
+    engine = estate.engine(enforced=True)
+    connlist = compute_connlist(engine)
+    allowed: dict[Pair, ConnectionSet] = {}
+    for c in connlist.connections:
+        if not (c.src_is_ip or c.dst_is_ip):
+            allowed[(c.src, c.dst)] = c.conn
+    wl_classes = {
+        w.key: list(engine.classes_in(engine.workload_classes.get(w.key, 0))) for w in engine.cluster.workloads
+    }
+    # External zones: a zone reaches a workload on what any of its addresses may use (union).
+    for ips, dmask, conn in engine.ingress_from_ips():
+        for zone in ctx.zones:
+            if zone.external and iv.intersect(zone.addresses, ips):
+                for cls in engine.classes_in(dmask):
+                    for w, _ in cls.members:
+                        key = (zone.endpoint, w.key)
+                        allowed[key] = allowed.get(key, NONE) | conn
+    for smask, ips, conn in engine.egress_to_ips():
+        for zone in ctx.zones:
+            if zone.external and iv.intersect(zone.addresses, ips):
+                for cls in engine.classes_in(smask):
+                    for w, _ in cls.members:
+                        key = (w.key, zone.endpoint)
+                        allowed[key] = allowed.get(key, NONE) | conn
+    ingress_iso = {k: any(engine.class_ingress[c.index].isolated or engine.class_ingress[c.index].admin
+                          for c in cs) for k, cs in wl_classes.items()}
+    egress_iso = {k: any(engine.class_egress[c.index].isolated or engine.class_egress[c.index].admin
+                         for c in cs) for k, cs in wl_classes.items()}
+    explicit = {p for p, c in allowed.items() if c and (ingress_iso.get(p[1]) or egress_iso.get(p[0]))}
+    workloads = set(wl_classes)
+
+    def scope(src: str, dst: str) -> bool:
+        return (src in workloads or dst in workloads) and not (src.startswith("host:") or dst.startswith("host:"))
+
+    note = "" if enforces else f"{estate.cni.describe()}: every NetworkPolicy is void"
+    if ctx.degradation.cni_none:
+        note = "what-if: the CNI does not enforce NetworkPolicy"
+    return LayerView("netpol", "Kubernetes NetworkPolicy", scope, allowed, explicit, {}, enforces, note)
+
+
+@register_flow_layer("hostfw")
+def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
+    from ringwall.analysis.hostfw_layer import host_ruleset_files
+
+    files = host_ruleset_files(estate)
+    if not files:
+        return None
+    from ringwall.layers.hostfw import values as V
+    from ringwall.layers.hostfw.api import accepted_sources, load_ruleset
+    from ringwall.model.diagnostics import DiagnosticSink
+
+    ruleset = load_ruleset(files, DiagnosticSink())  # diagnostics were reported by the scan layer
+    host = "host:" + (files[0].stem if len(files) == 1 else "node")
+    ports = sorted({*MANAGEMENT_PORTS, *(p.node_port for s in estate.cluster.services for p in s.ports
+                                        if p.node_port)})
+    allowed: dict[Pair, ConnectionSet] = {}
+    for zone in ctx.zones:
+        if not zone.external:
+            continue
+        sources: tuple[tuple[int, int], ...] = ()
+        for cidr in to_cidrs(zone.addresses):
+            rng, _ = V.parse_net(cidr)
+            sources = iv.union(sources, rng)
+        if not sources:
+            continue
+        conn = NONE
+        for port in ports:
+            for proto in ("tcp", "udp"):
+                got = accepted_sources(ruleset, sources, "192.0.2.1", proto, port)
+                if got.may:
+                    conn = conn | ConnectionSet.of(proto.upper(), [(port, port)])
+        if conn:
+            allowed[(zone.endpoint, host)] = conn
+
+    def scope(src: str, dst: str) -> bool:
+        return dst == host
+
+    return LayerView("hostfw", "Host firewall", scope, allowed, set(allowed), {}, not ctx.degradation.hostfw_flushed,
+                     "host address unknown without an inventory: probed as 192.0.2.1 on the management and NodePorts")
