@@ -69,6 +69,8 @@ class Intent:
     ignore_namespaces: tuple[str, ...] = ("kube-system",)
     path: str = ""
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The whole document, for consumers with sections of their own (``generate``: ``cluster``, ``hosts``...)."""
 
     def zone(self, name: str) -> Zone | None:
         return next((z for z in self.zones if z.name == name), None)
@@ -161,4 +163,5 @@ def parse_intent(data: object, path: str = "<intent>") -> Intent:
         ignore_namespaces=tuple(ignore.get("namespaces") or ("kube-system",)),
         path=path,
         hosts=dict(data.get("hosts") or {}),
+        raw=data,
     )
