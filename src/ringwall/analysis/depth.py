@@ -63,6 +63,10 @@ def pair_depth(model: FlowModel, pair: Pair) -> PairDepth:
     verdicts = model.verdicts(pair)
     if not verdicts:
         return PairDepth(pair, 0, (), NONE, ALL)
+    if len(verdicts) == 1:  # the common case: one layer sees the flow
+        (name, allowed), = verdicts.items()
+        blocked = ALL - allowed
+        return PairDepth(pair, 1 if blocked else 0, (name,) if blocked else (), blocked, allowed)
     open_ = ALL
     for c in verdicts.values():
         open_ = open_ & c

@@ -117,7 +117,8 @@ def connectivity_summary(estate: Estate) -> Connectivity:
     )
 
 
-def run_scan(estate: Estate, intent: Intent | None = None) -> ScanResult:
+def run_scan(estate: Estate, intent: Intent | None = None, *, cross_layer: bool = True) -> ScanResult:
+    """Every layer's report, the connectivity summary, and (``cross_layer``) depth, scorecard and intent."""
     t = time.perf_counter()
     reports: list[LayerReport] = []
     findings: list[Finding] = []
@@ -127,6 +128,10 @@ def run_scan(estate: Estate, intent: Intent | None = None) -> ScanResult:
             reports.append(report)
             findings.extend(report.findings)
     conn = connectivity_summary(estate)
+    if not cross_layer:
+        result = ScanResult(estate, reports, conn, sort_findings(findings))
+        result.timings = {**estate.timings, "analysis": time.perf_counter() - t}
+        return result
     model = build_flow_model(estate, intent.zones if intent else None)
     depth = compute_depth(model)
     findings.extend(cross_layer_findings(estate, model, depth))
