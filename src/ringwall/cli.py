@@ -30,9 +30,15 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 def _mount_layers() -> None:
     """Layer command groups: each layer owns its sub-commands."""
     from ringwall.lab.cli import lab_command
+    from ringwall.layers.access.cli import app as access_app
+    from ringwall.layers.dns.cli import app as dns_app
+    from ringwall.layers.gateway.cli import app as gateway_app
     from ringwall.layers.hostfw.cli import app as hostfw_app
 
     app.add_typer(hostfw_app, name="hostfw")
+    app.add_typer(gateway_app, name="gateway")
+    app.add_typer(dns_app, name="dns")
+    app.add_typer(access_app, name="access")
     app.command("lab")(lab_command)
 
 
@@ -506,6 +512,7 @@ def checks(
     from ringwall.analysis.layers import scanners
     from ringwall.layers.hostfw import checks as _hostfw  # noqa: F401  (registers checks)
     from ringwall.layers.netpol import catalogue as _netpol  # noqa: F401  (registers checks)
+    from ringwall.layers.netpol import cni_checks as _cni  # noqa: F401  (registers checks)
     from ringwall.model.findings import catalogue
 
     scanners()

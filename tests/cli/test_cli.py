@@ -32,6 +32,9 @@ def test_scan_shop_finds_exactly_the_deliberate_gaps() -> None:
         ("RW-DEPTH-002", "StatefulSet/data/redis"),
         ("RW-DEPTH-013", "DaemonSet/monitoring/node-exporter"),
         ("RW-DEPTH-021", "layer/netpol"),
+        ("RW-DNS-001", "ConfigMap/kube-system/coredns"),
+        ("RW-DNS-013", "Deployment/kube-system/coredns"),
+        ("RW-GW-011", "Service/frontend/web"),
         ("RW-NP-001", "Namespace/monitoring"),
         ("RW-NP-002", "Deployment/monitoring/prometheus"),
         ("RW-NP-004", "NetworkPolicy/backend/checkout-to-payments"),
@@ -75,7 +78,7 @@ def test_scan_sarif_is_valid(shared_dir: Path) -> None:
     errors = list(jsonschema.Draft4Validator(schema).iter_errors(log))
     assert not errors, [e.message for e in errors[:3]]
     results = log["runs"][0]["results"]
-    assert len(results) == 11
+    assert len(results) == 14
     assert {r["ruleId"] for r in results} >= {"RW-NP-004", "RW-DEPTH-002"}
 
 
@@ -164,7 +167,7 @@ def test_bad_input_names_file_and_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(tmp_path / "shop"), "--format", "json"])
     assert result.exit_code == 2
     assert f"{tmp_path / 'shop' / 'broken.yaml'}:" in result.stderr and "invalid YAML" in result.stderr
-    assert len(json.loads(result.stdout)["findings"]) == 11  # the rest was still analysed
+    assert len(json.loads(result.stdout)["findings"]) == 14  # the rest was still analysed
 
 
 def test_missing_path_is_input_error() -> None:
@@ -197,7 +200,7 @@ def test_scan_joins_host_firewall_layer(tmp_path: Path) -> None:
     shutil.copy(REPO_ROOT / "examples" / "hosts" / "k8s-worker.rules", tmp_path / "estate" / "worker.rules")
     code, out, _ = run("scan", str(tmp_path / "estate"), "--format", "json")
     data = json.loads(out)
-    assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw"]
+    assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw", "gateway", "dns", "access"]
     hostfw = data["layers"][1]
     assert hostfw["found"] is True and hostfw["details"]["rules"] > 0
     ids = {f["id"] for f in data["findings"]}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ringwall.layers.netpol.admin import TieredPolicy, load_admin_policies
+from ringwall.layers.netpol.calico import CalicoSet, load_calico
+from ringwall.layers.netpol.cilium import CiliumSet, load_cilium
 from ringwall.layers.netpol.cni import CniInfo, detect_cni
 from ringwall.layers.netpol.engine import Engine, EngineOptions
 from ringwall.layers.netpol.policyset import PolicySet, load_policies
@@ -40,6 +42,19 @@ class Estate:
     options: LoadOptions
     timings: dict[str, float] = field(default_factory=dict)
     _engine: Engine | None = None
+    calico: CalicoSet = field(default_factory=CalicoSet)
+    cilium: CiliumSet = field(default_factory=CiliumSet)
+
+    @property
+    def calico_applies(self) -> bool:
+        """Calico objects take effect only when Calico (or Canal) is the CNI; with an unknown CNI
+        we assume the policies present are enforced (and say so in the findings)."""
+        return self.cni.name in ("calico", "canal") or (self.cni.name == "unknown" and not self.cilium)
+
+    @property
+    def cilium_applies(self) -> bool:
+        """Cilium objects take effect only when Cilium is the CNI (or, unknown, assumed so)."""
+        return self.cni.name == "cilium" or (self.cni.name == "unknown" and not self.calico)
 
     @property
     def cluster(self):  # type: ignore[no-untyped-def]
@@ -62,6 +77,8 @@ class Estate:
                 ipv4_only=self.options.ipv4_only,
             ),
             self.admin,
+            calico=self.calico if self.calico and self.calico_applies else None,
+            cilium=self.cilium if self.cilium and self.cilium_applies else None,
         )
         self.timings["engine"] = self.timings.get("engine", 0.0) + time.perf_counter() - t
         if enforced == (self.cni.enforces is not False):
@@ -80,8 +97,11 @@ def load_estate(
     inventory = build_inventory(loaded.documents, sink, options.namespace)
     policies = load_policies(inventory, sink)
     admin = load_admin_policies(inventory, sink)
+    calico = load_calico(inventory, sink)
+    cilium = load_cilium(inventory, sink)
     cni = detect_cni(inventory, options.cni)
     t2 = time.perf_counter()
     return Estate(
-        loaded, inventory, policies, admin, cni, sink, options, {"parse": t1 - t0, "model": t2 - t1}
+        loaded, inventory, policies, admin, cni, sink, options, {"parse": t1 - t0, "model": t2 - t1},
+        calico=calico, cilium=cilium,
     )

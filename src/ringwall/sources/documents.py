@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ringwall.model.location import Location
@@ -44,7 +45,7 @@ class SourceFile:
             return cached
         if self.is_json:
             offsets = locate.json_items_offsets_fast(self.text)
-            result = [self.line_index.line_of(o) - 1 for o in offsets]
+            result = locate.lines_of_sorted_offsets(self.text, offsets)
         else:
             result = _yaml_list_item_lines(self.lines, doc_start, doc_end)
         self._item_lines[doc_start] = result
@@ -95,7 +96,7 @@ class Document:
         v = self.obj.get("apiVersion")
         return v if isinstance(v, str) else ""
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
         md = self.obj.get("metadata")
         return md if isinstance(md, dict) else {}

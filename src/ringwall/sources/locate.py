@@ -134,6 +134,19 @@ class LineIndex:
         return bisect_right(self._starts, offset)
 
 
+def lines_of_sorted_offsets(text: str, offsets: list[int]) -> list[int]:
+    """0-based line numbers of ascending character offsets, counting newlines between them only."""
+    out: list[int] = []
+    line = 0
+    prev = 0
+    count = text.count
+    for off in offsets:
+        line += count("\n", prev, off)
+        prev = off
+        out.append(line)
+    return out
+
+
 def json_array_item_offsets(text: str, array_start: int) -> list[int]:
     """Offsets of the top-level elements of the JSON array whose ``[`` is at ``array_start``."""
     offsets: list[int] = []

@@ -23,7 +23,19 @@ from ringwall.model.labels import Selector
 
 from . import tiers as tiers_mod
 from .admin import AdminRule, TieredPolicy
+from .calico import (
+    ADMIN_TIER_ORDER,
+    BASELINE_TIER_ORDER,
+    DEFAULT_TIER,
+    K8S_NP_ORDER,
+    CalicoPolicy,
+    CalicoRule,
+    CalicoSet,
+    Entity,
+)
+from .cilium import SA_KEY, CiliumPolicy, CiliumRule, CiliumSet, identity_labels
 from .policy import NetworkPolicy, Peer, PortSpec, Rule
+from .selector_expr import Expr, mentions_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,8 @@ class PodClass:
     host_network: bool
     ips: Intervals
     members: list[tuple[Workload, PodVariant]] = field(default_factory=list)
+    service_account: str = ""
+    """Part of the class key only when Calico policies exist (they can select on it)."""
 
     @property
     def bit(self) -> int:
@@ -66,15 +80,25 @@ class Profile:
     mask: int = 0
     pod_parts: list[tuple[int, ConnectionSet]] = field(default_factory=list)
     ip_parts: list[tuple[Intervals, ConnectionSet]] = field(default_factory=list)
+    calico: tuple[int, ...] = ()
+    """Indexes of the Calico policies selecting these classes (in evaluation order)."""
+    calico_skip: frozenset[tuple[int, int]] = frozenset()
+    """(policy, rule) whose local-side match (ingress ``destination``, egress ``source``) fails here."""
+    cilium: tuple[int, ...] = ()
+    """Indexes of the Cilium policies selecting these classes in this direction."""
+    cilium_deny: bool = False
+    """Cilium default-deny applies (a selecting policy has a section for this direction)."""
 
     @property
     def isolated(self) -> bool:
-        return bool(self.policies)
+        return bool(self.policies or self.calico or self.cilium_deny)
 
 
 Rect = tuple[int, int, ConnectionSet]
 Grants = tuple[list[tuple[int, ConnectionSet]], list[tuple[Intervals, ConnectionSet]]]
 """What one rule grants: (peer classes, connections) and (peer addresses, connections)."""
+TieredGrants = tuple[list[tuple[int, ConnectionSet, str]], list[tuple[Intervals, ConnectionSet, str]]]
+"""What one ordered rule decides: (peer classes, connections, action) and the same for addresses."""
 
 
 class Engine:
@@ -86,11 +110,22 @@ class Engine:
         policies: list[NetworkPolicy],
         options: EngineOptions | None = None,
         admin: list[TieredPolicy] | None = None,
+        calico: CalicoSet | None = None,
+        cilium: CiliumSet | None = None,
     ):
         self.cluster = cluster
         self.options = options or EngineOptions()
         self.policies = policies if self.options.enforced else []
         self.admin: list[TieredPolicy] = list(admin or []) if self.options.enforced else []
+        self.calico_set = calico if (calico is not None and self.options.enforced) else None
+        self.calico: list[CalicoPolicy] = [p for p in self.calico_set.policies if not p.host_only] \
+            if self.calico_set is not None else []
+        self.cilium: list[CiliumPolicy] = [p for p in cilium.policies if p.endpoint_selector is not None] \
+            if (cilium is not None and self.options.enforced) else []
+        self.calico_mode = self.calico_set is not None
+        """Calico is the CNI: NetworkPolicies live in its ``default`` tier, ANP/BANP in their tiers."""
+        self._needs_sa = _calico_uses_sa(self.calico) or _cilium_uses_sa(self.cilium)
+        """Service accounts join the class key only when a policy can tell them apart."""
         self.ip_space = self._address_space()
         self._boundaries = self._ipblock_boundaries() if self.options.ipblock_pods == "auto" else []
         self.classes: list[PodClass] = []
@@ -129,6 +164,16 @@ class Engine:
         self.subjects: list[int] = [self.pod_selector_mask(p.namespace, p.pod_selector) for p in self.policies]
         self.admin_subjects: list[int] = [self._admin_subject(p) for p in self.admin]
         self._node_ips: dict[Selector, Intervals] = {}
+        self._calico_expr_cache: dict[tuple[str | None, Expr], int] = {}
+        self._calico_ns_cache: dict[Expr, int] = {}
+        self._calico_sa_cache: dict[tuple[tuple[str, ...] | None, Expr | None], int] = {}
+        self._calico_entity_cache: dict[tuple[Entity, str | None], tuple[int, Intervals]] = {}
+        self._calico_grant_cache: dict[tuple[int, str, int, object], TieredGrants] = {}
+        self.calico_subjects: list[int] = [self._calico_subject(p) for p in self.calico]
+        self._cilium_sel_cache: dict[Selector, int] = {}
+        self._cilium_grant_cache: dict[tuple[int, str, int, object], TieredGrants] = {}
+        self.cilium_subjects: list[int] = [self.cilium_selector_mask(p.endpoint_selector) for p in self.cilium
+                                           if p.endpoint_selector is not None]
         self.ingress = self._profiles("ingress")
         self.egress = self._profiles("egress")
 
@@ -147,6 +192,9 @@ class Engine:
                 for ap in ar.peers:
                     if any(lo > ALL_V4[0][1] for lo, _ in ap.networks):
                         uses_v6 = True
+        for rng in self._calico_nets():
+            if any(lo > ALL_V4[0][1] for lo, _ in rng):
+                uses_v6 = True
         if uses_v6 and not self.options.ipv4_only:
             space.extend(ALL_V6)
         return iv.normalize(space)
@@ -165,7 +213,20 @@ class Engine:
                     for lo, hi in ap.networks:
                         points.add(lo)
                         points.add(hi + 1)
+        for rng in self._calico_nets():
+            for lo, hi in rng:
+                points.add(lo)
+                points.add(hi + 1)
         return sorted(points)
+
+    def _calico_nets(self) -> Iterator[Intervals]:
+        for p in self.calico:
+            for r in (*p.ingress, *p.egress):
+                for e in (r.source, r.destination):
+                    if e.nets:
+                        yield e.nets
+                    if e.not_nets:
+                        yield e.not_nets
 
     def _build_classes(self) -> None:
         index: dict[tuple[object, ...], PodClass] = {}
@@ -185,12 +246,14 @@ class Engine:
                     groups = {0: [x for g in groups.values() for x in g]} if groups else {}
                 label_key = tuple(sorted(v.labels.items()))
                 hn = w.host_network
+                sa = w.service_account if self._needs_sa else ""
                 for atom, values in (groups.items() if groups else [(-1, [])]):
-                    key = (w.namespace, label_key, v.ports, hn, atom if self._boundaries else None)
+                    key = (w.namespace, label_key, v.ports, hn, atom if self._boundaries else None, sa)
                     cls = index.get(key)
                     ips = iv.normalize((x, x) for x in values)
                     if cls is None:
-                        cls = PodClass(len(self.classes), w.namespace, v.labels, v.ports, hn, ips)
+                        cls = PodClass(len(self.classes), w.namespace, v.labels, v.ports, hn, ips,
+                                       service_account=sa)
                         index[key] = cls
                         self.classes.append(cls)
                     else:
@@ -338,19 +401,54 @@ class Engine:
                 low = m & -m
                 admin_selecting[low.bit_length() - 1].append(i)
                 m ^= low
+        calico_selecting: list[list[int]] = [[] for _ in self.classes]
+        skip_of: list[set[tuple[int, int]]] = [set() for _ in self.classes]
+        for i, cp in enumerate(self.calico):
+            if not cp.affects(direction):
+                continue
+            m = self.calico_subjects[i]
+            if not m:
+                continue
+            for rule in cp.rules(direction):
+                if rule.local.has_peer_match:
+                    miss = m & ~self.calico_entity_scope(rule.local, cp)[0]
+                    while miss:
+                        low = miss & -miss
+                        skip_of[low.bit_length() - 1].add((i, rule.index))
+                        miss ^= low
+            while m:
+                low = m & -m
+                calico_selecting[low.bit_length() - 1].append(i)
+                m ^= low
+        cilium_selecting: list[list[int]] = [[] for _ in self.classes]
+        for i, cp2 in enumerate(self.cilium):
+            if not cp2.affects(direction):
+                continue
+            m = self.cilium_subjects[i]
+            while m:
+                low = m & -m
+                cilium_selecting[low.bit_length() - 1].append(i)
+                m ^= low
+        cilium_named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.cilium]
         named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.policies]
         admin_named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.admin]
+        calico_named = [any(r.has_named_ports for r in p.rules(direction)) for p in self.calico]
         by_key: dict[tuple[object, ...], Profile] = {}
         self_profile_of: list[Profile] = []
         for c in self.classes:
             pols = tuple(selecting[c.index])
             admins = tuple(admin_selecting[c.index])
-            needs_ports = any(named[i] for i in pols) or any(admin_named[i] for i in admins)
+            cals = tuple(calico_selecting[c.index])
+            skip = frozenset(skip_of[c.index])
+            cils = tuple(cilium_selecting[c.index])
+            cdeny = any(self.cilium[i].default_deny(direction) for i in cils)
+            needs_ports = (any(named[i] for i in pols) or any(admin_named[i] for i in admins)
+                           or any(calico_named[i] for i in cals) or any(cilium_named[i] for i in cils))
             ports_key = c.ports if direction == "ingress" and needs_ports else None
-            key = (pols, admins, ports_key)
+            key = (pols, admins, ports_key, cals, skip, cils, cdeny)
             prof = by_key.get(key)
             if prof is None:
-                prof = Profile(pols, admins)
+                prof = Profile(pols, admins, calico=cals, calico_skip=skip, cilium=cils, cilium_deny=cdeny)
                 by_key[key] = prof
             prof.mask |= c.bit
             self_profile_of.append(prof)
@@ -364,6 +462,12 @@ class Engine:
         return profiles
 
     def _fill_profile(self, prof: Profile, direction: str) -> None:
+        if prof.calico:
+            self._fill_calico(prof, direction)
+            return
+        if prof.cilium:
+            self._fill_cilium(prof, direction)
+            return
         if prof.admin:
             self._fill_tiered(prof, direction)
             return
@@ -380,18 +484,23 @@ class Engine:
         for i in prof.policies:
             pol = self.policies[i]
             for rule in pol.rules(direction):
-                # A rule's grants depend on the destination's ports only for named ingress ports.
-                ports_key = sample.ports if direction == "ingress" and rule.has_named_ports else None
-                key = (i, direction, rule.index, ports_key)
-                cached = self._grant_cache.get(key)
-                if cached is None:
-                    cached = ([], [])
-                    self._rule_grants(rule, pol, direction, sample, cached[0], cached[1])
-                    self._grant_cache[key] = cached
+                cached = self.np_rule_grants(i, rule, direction, sample)
                 pod_grants.extend(cached[0])
                 ip_grants.extend(cached[1])
         prof.pod_parts = _refine_masks(pod_grants, self.all_mask)
         prof.ip_parts = _refine_intervals(ip_grants, self.ip_space)
+
+    def np_rule_grants(self, i: int, rule: Rule, direction: str, sample: PodClass) -> Grants:
+        """The grants of rule ``rule`` of NetworkPolicy ``i`` for destinations like ``sample``, cached:
+        they depend on the destination's ports only for named ingress ports."""
+        ports_key = sample.ports if direction == "ingress" and rule.has_named_ports else None
+        key = (i, direction, rule.index, ports_key)
+        cached = self._grant_cache.get(key)
+        if cached is None:
+            cached = ([], [])
+            self._rule_grants(rule, self.policies[i], direction, sample, cached[0], cached[1])
+            self._grant_cache[key] = cached
+        return cached
 
     # ------------------------------------------------------------ admin tiers
     def _admin_subject(self, pol: TieredPolicy) -> int:
@@ -477,6 +586,321 @@ class Engine:
         prof.pod_parts = tiers_mod.combine(self.all_mask, tiers["admin"][0], np_pods, tiers["baseline"][0],
                                            tiers_mod.MASK_OPS)
         prof.ip_parts = tiers_mod.combine(self.ip_space, tiers["admin"][1], np_ips, tiers["baseline"][1],
+                                          tiers_mod.IP_OPS)
+
+    # ------------------------------------------------------------ calico tiers
+    def _calico_labels(self, c: PodClass) -> dict[str, str]:
+        """What a Calico selector sees on a pod: its labels plus the labels Calico adds
+        (namespace, orchestrator, service account, and the namespace's labels as ``pcns.*``)."""
+        ns = self.cluster.namespaces.get(c.namespace)
+        out = {f"pcns.{k}": v for k, v in (ns.labels if ns else {}).items()}
+        out.update(c.labels)
+        out["projectcalico.org/namespace"] = c.namespace
+        out["projectcalico.org/orchestrator"] = "k8s"
+        if c.service_account:
+            out["projectcalico.org/serviceaccount"] = c.service_account
+        return out
+
+    def calico_expr_mask(self, namespace: str | None, expr: Expr) -> int:
+        """Selectable classes (of ``namespace``, or all) matching a Calico selector; cached."""
+        key = (namespace, expr)
+        m = self._calico_expr_cache.get(key)
+        if m is None:
+            m = 0
+            classes = self.classes if namespace is None else self._by_ns.get(namespace, [])
+            for c in classes:
+                if c.bit & self._selectable and (expr.is_all or expr.matches(self._calico_labels(c))):
+                    m |= c.bit
+            self._calico_expr_cache[key] = m
+        return m
+
+    def calico_ns_mask(self, expr: Expr) -> int:
+        """Selectable classes in the namespaces a Calico ``namespaceSelector`` matches."""
+        m = self._calico_ns_cache.get(expr)
+        if m is None:
+            m = 0
+            for name, ns in self.cluster.namespaces.items():
+                labels = {**ns.labels, "projectcalico.org/name": name}
+                if expr.matches(labels):
+                    m |= self._ns_mask.get(name, 0)
+            m &= self._selectable
+            self._calico_ns_cache[expr] = m
+        return m
+
+    def calico_sa_mask(self, names: tuple[str, ...] | None, expr: Expr | None) -> int:
+        key = (names, expr)
+        m = self._calico_sa_cache.get(key)
+        if m is None:
+            m = 0
+            accounts = self.calico_set.service_accounts if self.calico_set else {}
+            for c in self.classes:
+                if not c.bit & self._selectable:
+                    continue
+                if names is not None and c.service_account not in names:
+                    continue
+                if expr is not None:
+                    labels = {**accounts.get((c.namespace, c.service_account), {}),
+                              "projectcalico.org/name": c.service_account}
+                    if not expr.matches(labels):
+                        continue
+                m |= c.bit
+            self._calico_sa_cache[key] = m
+        return m
+
+    def _calico_subject(self, pol: CalicoPolicy) -> int:
+        m = self.calico_expr_mask(pol.namespace, pol.selector)
+        if pol.namespace_selector is not None:
+            m &= self.calico_ns_mask(pol.namespace_selector)
+        if pol.sa_selector is not None:
+            m &= self.calico_sa_mask(None, pol.sa_selector)
+        return m
+
+    def calico_entity_scope(self, e: Entity, pol: CalicoPolicy) -> tuple[int, Intervals]:
+        """The classes and outside addresses a rule's ``source``/``destination`` matches.
+
+        Label selectors of a namespaced policy look in its namespace unless ``namespaceSelector``
+        is set; selectors (and service accounts) match workload endpoints only, so an entity
+        using them matches no outside address."""
+        key = (e, pol.namespace)
+        cached = self._calico_entity_cache.get(key)
+        if cached is not None:
+            return cached
+        scope_ns = pol.namespace if e.namespace_selector is None else None
+        m = self._selectable
+        if e.namespace_selector is not None:
+            m &= self.calico_ns_mask(e.namespace_selector)
+        if e.selector is not None:
+            m &= self.calico_expr_mask(scope_ns, e.selector)
+        elif e.namespace_selector is None and scope_ns is not None and e.endpoints_only:
+            m &= self._ns_mask.get(scope_ns, 0)
+        if e.not_selector is not None:
+            m &= ~self.calico_expr_mask(scope_ns, e.not_selector)
+        if e.sa_names is not None or e.sa_selector is not None:
+            m &= self.calico_sa_mask(e.sa_names, e.sa_selector)
+            if e.namespace_selector is None and scope_ns is not None:
+                m &= self._ns_mask.get(scope_ns, 0)
+        if e.nets is not None:
+            m &= self.peer_mask(Peer(ip_block=e.nets), "")
+        if e.not_nets is not None:
+            m &= ~self.peer_mask(Peer(ip_block=e.not_nets), "")
+        ips: Intervals = ()
+        if not e.endpoints_only:
+            ips = iv.intersect(e.nets, self.ip_space) if e.nets is not None else self.ip_space
+            if e.not_nets is not None:
+                ips = iv.subtract(ips, e.not_nets)
+        cached = (m, ips)
+        self._calico_entity_cache[key] = cached
+        return cached
+
+    def calico_rule_conn(self, rule: CalicoRule, dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+        """Protocols x (ports minus notPorts), named ports resolved on the destination."""
+        conn = self.resolve_ports(rule.port_specs("ports"), dst_ports)
+        if rule.destination.not_ports:
+            conn = conn - self.resolve_ports(rule.port_specs("notPorts"), dst_ports)
+        return conn
+
+    def calico_rule_grants(
+        self, pi: int, rule: CalicoRule, direction: str, sample: PodClass
+    ) -> tuple[list[tuple[int, ConnectionSet, str]], list[tuple[Intervals, ConnectionSet, str]]]:
+        """What one Calico rule decides for a destination like ``sample``: (peer classes, conns,
+        action) and (peer addresses, conns, action)."""
+        ports_key = sample.ports if direction == "ingress" and rule.has_named_ports else None
+        key = (pi, direction, rule.index, ports_key)
+        cached = self._calico_grant_cache.get(key)
+        if cached is not None:
+            return cached
+        pods: list[tuple[int, ConnectionSet, str]] = []
+        addrs: list[tuple[Intervals, ConnectionSet, str]] = []
+        if not rule.ignored and rule.protocols and rule.action != "log":
+            mask, ips = self.calico_entity_scope(rule.peer, self.calico[pi])
+            if direction == "ingress":
+                conn = self.calico_rule_conn(rule, sample.ports)
+                if mask and conn:
+                    pods.append((mask, conn, rule.action))
+                if ips and conn:
+                    addrs.append((ips, conn, rule.action))
+            else:
+                if rule.has_named_ports:
+                    for ports, group in self._port_groups.items():
+                        if mask & group:
+                            conn = self.calico_rule_conn(rule, ports)
+                            if conn:
+                                pods.append((mask & group, conn, rule.action))
+                elif mask:
+                    conn = self.calico_rule_conn(rule, ())
+                    if conn:
+                        pods.append((mask, conn, rule.action))
+                if ips:
+                    conn = self.calico_rule_conn(rule, None)
+                    if conn:
+                        addrs.append((ips, conn, rule.action))
+        cached = (pods, addrs)
+        self._calico_grant_cache[key] = cached
+        return cached
+
+    def calico_tiers(self, prof: Profile, direction: str) -> list[tuple[str, float, str, list[tuple[str, object]]]]:
+        """The tiers that select ``prof`` in order: (name, order, default action, members) where
+        members are ("calico", index), ("k8s", index) or ("admin", index) in evaluation order."""
+        assert self.calico_set is not None
+        tiers: dict[str, tuple[float, str, list[tuple[tuple[float, str], str, int]]]] = {}
+        for i in prof.calico:
+            cp = self.calico[i]
+            t = self.calico_set.tier(cp.tier)
+            tiers.setdefault(cp.tier, (t.order, t.default_action, []))[2].append((cp.sort_key, "calico", i))
+        for i in prof.policies:
+            t = self.calico_set.tier(DEFAULT_TIER)
+            name = f"knp.default.{self.policies[i].name}"
+            tiers.setdefault(DEFAULT_TIER, (t.order, t.default_action, []))[2].append(((K8S_NP_ORDER, name), "k8s", i))
+        for i in prof.admin:
+            pol = self.admin[i]
+            tname = "adminnetworkpolicy" if pol.tier == "admin" else "baselineadminnetworkpolicy"
+            order = ADMIN_TIER_ORDER if pol.tier == "admin" else BASELINE_TIER_ORDER
+            tiers.setdefault(tname, (order, "pass", []))[2].append(((float(pol.priority), pol.name), "admin", i))
+        out = []
+        for name, (order, action, members) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[0])):
+            members.sort(key=lambda m: m[0])
+            out.append((name, order, action, [(kind, idx) for _, kind, idx in members]))
+        return out
+
+    def _fill_calico(self, prof: Profile, direction: str) -> None:
+        sample = self.classes[(prof.mask & -prof.mask).bit_length() - 1]
+        pod_tiers: list[tuple[list[tuple[int, ConnectionSet, str]], str]] = []
+        ip_tiers: list[tuple[list[tuple[Intervals, ConnectionSet, str]], str]] = []
+        for _name, _order, action, members in self.calico_tiers(prof, direction):
+            pods: list[tuple[int, ConnectionSet, str]] = []
+            addrs: list[tuple[Intervals, ConnectionSet, str]] = []
+            for kind, idx in members:
+                assert isinstance(idx, int)
+                if kind == "calico":
+                    for rule in self.calico[idx].rules(direction):
+                        if (idx, rule.index) in prof.calico_skip:
+                            continue
+                        rp, ra = self.calico_rule_grants(idx, rule, direction, sample)
+                        pods.extend(rp)
+                        addrs.extend(ra)
+                elif kind == "k8s":
+                    pol = self.policies[idx]
+                    for rule in pol.rules(direction):
+                        pg, ig = self.np_rule_grants(idx, rule, direction, sample)
+                        pods.extend((m, c, "allow") for m, c in pg)
+                        addrs.extend((r, c, "allow") for r, c in ig)
+                else:
+                    for arule in self.admin[idx].rules(direction):
+                        rp2, ra2 = self._admin_rule_grants(arule, direction, sample)
+                        pods.extend(rp2)
+                        addrs.extend(ra2)
+            pod_tiers.append((pods, action))
+            ip_tiers.append((addrs, action))
+        prof.pod_parts = tiers_mod.evaluate_tiers(self.all_mask, pod_tiers, tiers_mod.MASK_OPS)
+        prof.ip_parts = tiers_mod.evaluate_tiers(self.ip_space, ip_tiers, tiers_mod.IP_OPS)
+
+    # ----------------------------------------------------------------- cilium
+    def cilium_selector_mask(self, selector: Selector) -> int:
+        """Selectable classes whose Cilium identity labels match ``selector`` (keys normalised)."""
+        m = self._cilium_sel_cache.get(selector)
+        if m is None:
+            m = 0
+            for c in self.classes:
+                if not c.bit & self._selectable:
+                    continue
+                ns = self.cluster.namespaces.get(c.namespace)
+                labels = identity_labels(c.labels, c.namespace, ns.labels if ns else {}, c.service_account)
+                if selector.matches(labels):
+                    m |= c.bit
+            self._cilium_sel_cache[selector] = m
+        return m
+
+    def cilium_peer_scope(self, rule: CiliumRule) -> tuple[int, Intervals]:
+        """The classes and outside addresses a Cilium rule's L3 part matches."""
+        if rule.l3_wildcard:
+            return self.all_mask, self.ip_space
+        mask = 0
+        ips: Intervals = ()
+        nodes = iv.intersect(self.node_ips(Selector()), self.ip_space)
+        for sel in rule.endpoints or ():
+            mask |= self.cilium_selector_mask(sel)
+        for e in rule.entities:
+            if e in ("all", "cluster"):
+                mask |= self.all_mask
+                ips = iv.union(ips, self.ip_space if e == "all" else nodes)
+            elif e in ("world", "world-ipv4", "world-ipv6"):
+                ips = iv.union(ips, iv.subtract(self.ip_space, nodes))
+            elif e in ("host", "remote-node", "kube-apiserver"):
+                ips = iv.union(ips, nodes)
+        if rule.cidrs:
+            ips = iv.union(ips, iv.intersect(rule.cidrs, self.ip_space))
+        return mask, ips
+
+    def cilium_rule_grants(self, pi: int, rule: CiliumRule, direction: str, sample: PodClass) -> TieredGrants:
+        ports_key = sample.ports if direction == "ingress" and rule.has_named_ports else None
+        key = (pi, direction, rule.index * 2 + rule.deny, ports_key)
+        cached = self._cilium_grant_cache.get(key)
+        if cached is not None:
+            return cached
+        action = "deny" if rule.deny else "allow"
+        specs = rule.ports or ()
+        mask, ips = self.cilium_peer_scope(rule)
+        pods: list[tuple[int, ConnectionSet, str]] = []
+        addrs: list[tuple[Intervals, ConnectionSet, str]] = []
+        if direction == "ingress":
+            conn = self.resolve_ports(specs, sample.ports)
+            if mask and conn:
+                pods.append((mask, conn, action))
+            if ips and conn:
+                addrs.append((ips, conn, action))
+        else:
+            if rule.has_named_ports:
+                for ports, group in self._port_groups.items():
+                    if mask & group:
+                        conn = self.resolve_ports(specs, ports)
+                        if conn:
+                            pods.append((mask & group, conn, action))
+            elif mask:
+                pods.append((mask, self.resolve_ports(specs, ()), action))
+            if ips:
+                conn = self.resolve_ports(specs, None)
+                if conn:
+                    addrs.append((ips, conn, action))
+        cached = (pods, addrs)
+        self._cilium_grant_cache[key] = cached
+        return cached
+
+    def _fill_cilium(self, prof: Profile, direction: str) -> None:
+        """Deny rules first (they take precedence), then every allow (Cilium and NetworkPolicy);
+        what is left is denied when the endpoint is default-deny in this direction."""
+        sample = self.classes[(prof.mask & -prof.mask).bit_length() - 1]
+        deny_p: list[tuple[int, ConnectionSet, str]] = []
+        deny_i: list[tuple[Intervals, ConnectionSet, str]] = []
+        allow_p: list[tuple[int, ConnectionSet, str]] = []
+        allow_i: list[tuple[Intervals, ConnectionSet, str]] = []
+        for idx in prof.cilium:
+            for rule in self.cilium[idx].rules(direction):
+                rp, ra = self.cilium_rule_grants(idx, rule, direction, sample)
+                (deny_p if rule.deny else allow_p).extend(rp)
+                (deny_i if rule.deny else allow_i).extend(ra)
+        for idx in prof.policies:
+            pol = self.policies[idx]
+            for nrule in pol.rules(direction):
+                pg, ig = self.np_rule_grants(idx, nrule, direction, sample)
+                allow_p.extend((m, c, "allow") for m, c in pg)
+                allow_i.extend((r, c, "allow") for r, c in ig)
+        end = "deny" if (prof.cilium_deny or prof.policies) else "pass"
+        pod_parts = tiers_mod.evaluate_tiers(self.all_mask, [(deny_p + allow_p, end)], tiers_mod.MASK_OPS)
+        ip_parts = tiers_mod.evaluate_tiers(self.ip_space, [(deny_i + allow_i, end)], tiers_mod.IP_OPS)
+        if not prof.admin:
+            prof.pod_parts, prof.ip_parts = pod_parts, ip_parts
+            return
+        # AdminNetworkPolicy around Cilium's verdict, as for NetworkPolicy (Admin -> this -> Baseline).
+        tiers: dict[str, TieredGrants] = {"admin": ([], []), "baseline": ([], [])}
+        for i in prof.admin:
+            apol = self.admin[i]
+            for arule in apol.rules(direction):
+                rp2, ra2 = self._admin_rule_grants(arule, direction, sample)
+                tiers[apol.tier][0].extend(rp2)
+                tiers[apol.tier][1].extend(ra2)
+        prof.pod_parts = tiers_mod.combine(self.all_mask, tiers["admin"][0], pod_parts, tiers["baseline"][0],
+                                           tiers_mod.MASK_OPS)
+        prof.ip_parts = tiers_mod.combine(self.ip_space, tiers["admin"][1], ip_parts, tiers["baseline"][1],
                                           tiers_mod.IP_OPS)
 
     def rule_peer_scope(self, rule: Rule, pol: NetworkPolicy) -> tuple[int, Intervals]:
@@ -582,6 +1006,29 @@ class Engine:
 
     def external_space_of(self, ranges: Intervals) -> Intervals:
         return family_space(ranges)
+
+
+def _calico_uses_sa(policies: list[CalicoPolicy]) -> bool:
+    for p in policies:
+        exprs = [p.selector, p.namespace_selector, p.sa_selector]
+        if p.sa_selector is not None:
+            return True
+        for r in (*p.ingress, *p.egress):
+            for e in (r.source, r.destination):
+                if e.sa_names is not None or e.sa_selector is not None:
+                    return True
+                exprs += [e.selector, e.not_selector]
+        if any(x is not None and mentions_key(x, "projectcalico.org/serviceaccount") for x in exprs):
+            return True
+    return False
+
+
+def _cilium_uses_sa(policies: list[CiliumPolicy]) -> bool:
+    for p in policies:
+        sels = [p.endpoint_selector] + [s for r in (*p.ingress, *p.egress) for s in (r.endpoints or ())]
+        if any(s is not None and SA_KEY in s.keys for s in sels):
+            return True
+    return False
 
 
 def _refine_masks(grants: list[tuple[int, ConnectionSet]], universe: int) -> list[tuple[int, ConnectionSet]]:

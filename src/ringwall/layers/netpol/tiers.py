@@ -102,3 +102,24 @@ def combine(
             old = merged.get(c)
             merged[c] = m if old is None else ops.join(old, m)
     return [(m, c) for c, m in merged.items()]
+
+
+def evaluate_tiers(universe: M, tiers: list[tuple[list[Grant[M]], str]], ops: Ops[M]) -> list[tuple[M, ConnectionSet]]:
+    """Calico-style ordered tiers: each tier is (rules in order, default action). Inside a tier
+    the first matching rule decides (``allow``/``deny`` are final, ``pass`` moves on to the next
+    tier); what no rule decided gets the tier's default action (``deny`` final, ``pass`` moves on).
+    Only tiers that select the endpoint are given. Whatever is still undecided after the last
+    tier is allowed (the endpoint's profile, which allows everything for Kubernetes pods)."""
+    parts: list[tuple[M, State]] = [(universe, START)]
+    for grants, end in tiers:
+        parts = _merge([(m, (a, d, NONE)) for m, (a, d, _p) in parts], ops)
+        parts = apply_rules(parts, [g for g in grants if g[2] != "log"], ops)
+        if end == "deny":
+            parts = _merge([(m, (a, d | (ALL - a - d - p), p)) for m, (a, d, p) in parts], ops)
+    merged: dict[ConnectionSet, M] = {}
+    for m, (_a, d, _p) in parts:
+        c = ALL - d
+        if c:
+            old = merged.get(c)
+            merged[c] = m if old is None else ops.join(old, m)
+    return [(m, c) for c, m in merged.items()]

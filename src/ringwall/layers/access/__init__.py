@@ -1,0 +1,1 @@
+"""Access layer: WireGuard, sshd bastions, API server and kubelet exposure."""

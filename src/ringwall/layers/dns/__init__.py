@@ -1,0 +1,1 @@
+"""DNS layer: CoreDNS Corefile, kube-dns exposure, CoreDNS RBAC, NodeLocal DNSCache."""

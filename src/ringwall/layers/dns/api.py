@@ -1,0 +1,77 @@
+"""The dns layer as the rest of Ringwall sees it: find Corefiles, read them, check the estate.
+
+A Corefile comes from the ``Corefile`` key of a ConfigMap (the ``kube-system/coredns`` one in
+every kubeadm-style cluster) or from a file named ``Corefile`` (or that reads like one) among the
+non-manifest inputs. Lines of an embedded Corefile point into the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ringwall.model.diagnostics import DiagnosticSink
+from ringwall.model.findings import Finding
+from ringwall.model.location import Location
+from ringwall.sources.inventory import Inventory
+
+from .checks import check_corefile, check_exposure, check_nodelocal, check_rbac, nodelocal_address
+from .corefile import Corefile, looks_like_corefile, parse_corefile
+
+
+def corefiles_from_manifests(inv: Inventory, sink: DiagnosticSink) -> list[Corefile]:
+    out: list[Corefile] = []
+    for cm in inv.documents("ConfigMap"):
+        data = cm.obj.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("Corefile"), str):
+            continue
+        key_line = cm.locate(("data", "Corefile")).line or 0
+        text = data["Corefile"]
+        lines = cm.source.lines
+        # A block scalar starts on the next line; a quoted/plain one on the key's own line.
+        inline = key_line and lines[key_line - 1].split(":", 1)[1].strip() not in ("|", "|-", "|+", ">", "")
+        out.append(parse_corefile(text, cm.source.path, sink, key_line - 1 if inline else key_line, cm.ref))
+    return out
+
+
+def corefiles_from_files(files: list[Path], sink: DiagnosticSink) -> list[Corefile]:
+    out: list[Corefile] = []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            sink.error("corefile.unreadable", f"cannot read {f}: {exc}", Location(str(f)))
+            continue
+        if looks_like_corefile(f.name, text[:8192]):
+            out.append(parse_corefile(text, str(f), sink))
+    return out
+
+
+def check_dns(corefiles: list[Corefile], inv: Inventory | None) -> list[Finding]:
+    findings: list[Finding] = []
+    for cf in corefiles:
+        findings.extend(check_corefile(cf))
+    if inv is not None:
+        findings.extend(check_exposure(inv))
+        findings.extend(check_rbac(inv))
+        addr = nodelocal_address(inv, corefiles)
+        if addr:
+            findings.extend(check_nodelocal(inv, addr))
+    return findings
+
+
+def summarize(corefiles: list[Corefile], inv: Inventory | None) -> dict[str, object]:
+    servers = []
+    for cf in corefiles:
+        for s in cf.servers:
+            fwd = [{"from": d.args[0] if d.args else "", "to": d.args[1:],
+                    "tls_servername": (d.sub("tls_servername").args[0:1] or [None])[0]
+                    if d.sub("tls_servername") else None} for d in s.plugins("forward")]
+            servers.append({"source": cf.obj or cf.path, "line": s.location.line, "zones": s.keys,
+                            "plugins": [d.name for d in s.directives], "forward": fwd})
+    kube_dns = None
+    if inv is not None:
+        svc = next((x for x in inv.cluster.services if x.namespace == "kube-system" and x.name == "kube-dns"), None)
+        if svc is not None:
+            kube_dns = {"type": svc.type, "cluster_ip": svc.cluster_ip, "external_ips": list(svc.external_ips)}
+    return {"corefiles": len(corefiles), "servers": servers, "kube_dns": kube_dns,
+            "nodelocal": nodelocal_address(inv, corefiles) if inv is not None else None}

@@ -1,0 +1,1 @@
+"""Gateway layer: external entrypoints (Ingress, Gateway API, Kong, Services) and their authentication."""
