@@ -135,3 +135,18 @@ def test_zones_are_carved_and_flows_cover_inner_zones() -> None:
     from ringwall.analysis.zones import covered_by
 
     assert {z.name for z in covered_by(world, intent.zones)} >= {"world", "admins", "private"}
+
+
+def test_gateway_view_adds_protections_from_routes() -> None:
+    from ringwall.analysis.estate import load_estate
+    from tests.conftest import REPO_ROOT
+
+    model = build_flow_model(load_estate([str(REPO_ROOT / "examples" / "shop")]))
+    gateway = model.layer("gateway")
+    assert gateway is not None
+    api, web = "backend/api[Deployment]", "frontend/web[Deployment]"
+    assert gateway.protections[("zone:internet", api)] == frozenset({"request-authenticated", "encrypted"})
+    # web is also reachable through its own LoadBalancer Service, which skips the gateway's TLS and auth
+    assert ("zone:internet", web) not in gateway.protections
+    assert gateway.verdict(("zone:internet", web)) == ALL  # the gateway forwards; it does not block at L4
+    assert gateway.verdict(("backend/api[Deployment]", web)) is None  # it only sees traffic from outside

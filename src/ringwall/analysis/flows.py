@@ -139,11 +139,14 @@ class FlowModel:
 def build_flow_model(estate: Estate, zones: list[Zone] | None = None,
                      degradation: Degradation | None = None) -> FlowModel:
     # Importing the built-in adapters registers them.
-    from ringwall.analysis import flow_layers  # noqa: F401
+    from ringwall.analysis import flow_edge, flow_layers  # noqa: F401
 
     ctx = FlowContext(zones or default_zones(), degradation or Degradation())
     views: list[LayerView] = []
-    for name, builder in _BUILDERS:
+    from ringwall.analysis.layers import LAYER_ORDER
+
+    order = {name: i for i, name in enumerate(LAYER_ORDER)}
+    for name, builder in sorted(_BUILDERS, key=lambda item: order.get(item[0], len(order))):
         if name in ctx.degradation.without:
             continue
         view = builder(estate, ctx)
