@@ -234,10 +234,15 @@ def explain(
     if s.is_address and d.is_address:
         raise _fail("at least one of --src and --dst must be a workload")
     result = ex.explain(engine, estate.cni, s, d, protocol, number)
+    from ringwall.analysis.explain_layers import explain_all_layers, render_all_layers
+
+    everything = explain_all_layers(estate, s, d, protocol, number)
     if fmt is TextJson.json:
-        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        data = result.to_json()
+        data["all_layers"] = everything.to_json()
+        _write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n", output)
     else:
-        _write(ex.render_text(result), output)
+        _write(ex.render_text(result) + render_all_layers(everything, protocol, number), output)
     raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
 
 
