@@ -320,7 +320,13 @@ def scan(
     threshold = _severity(fail_on)
     wanted = _intent(intent)
     estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, Compat.none)
-    result = run_scan(estate, wanted)
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status("scanning") as status:
+            result = run_scan(estate, wanted, progress=lambda msg: status.update(f"scanning: {msg}"))
+    else:
+        result = run_scan(estate, wanted)
     if fmt is ScanFormat.json:
         text = scan_formats.render_json(result)
     elif fmt is ScanFormat.md:

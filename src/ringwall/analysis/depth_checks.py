@@ -62,8 +62,21 @@ def cross_layer_findings(estate: Estate, model: FlowModel, depth: DepthResult) -
         title = view.title if view else layer
         top = [dst for dst, lay, _ in depth.single_layer() if lay == layer][:3]
         yield Finding(FAILURE_IMPACT, f"If {title} fails, {n} blocked flow(s) open: they hang on it alone "
-                      f"(most exposed destinations: {', '.join(top)}).", (), f"layer/{layer}", layer,
-                      properties={"layer": layer, "flows": n})
+                      f"(most exposed destinations: {', '.join(top)}).", _layer_location(estate, layer),
+                      f"layer/{layer}", layer, properties={"layer": layer, "flows": n})
+
+
+def _layer_location(estate: Estate, layer: str) -> tuple:  # type: ignore[type-arg]
+    """Somewhere to point at for a whole layer (code scanning wants a file): its first object."""
+    if layer == "netpol" and estate.policies.policies:
+        return (estate.policies.policies[0].document.locate(),)
+    if layer == "hostfw":
+        from ringwall.analysis.hostfw_layer import host_ruleset_files
+        from ringwall.model.location import Location
+
+        files = host_ruleset_files(estate)
+        return (Location(str(files[0]), 1),) if files else ()
+    return ()
 
 
 def _entrypoints(estate: Estate) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ringwall import __version__
@@ -117,26 +118,36 @@ def connectivity_summary(estate: Estate) -> Connectivity:
     )
 
 
-def run_scan(estate: Estate, intent: Intent | None = None, *, cross_layer: bool = True) -> ScanResult:
-    """Every layer's report, the connectivity summary, and (``cross_layer``) depth, scorecard and intent."""
+def run_scan(estate: Estate, intent: Intent | None = None, *, cross_layer: bool = True,
+             progress: Callable[[str], None] | None = None) -> ScanResult:
+    """Every layer's report, the connectivity summary, and (``cross_layer``) depth, scorecard and intent.
+
+    ``progress`` is told what is being computed (the CLI shows it as a spinner on long runs).
+    """
+    say = progress or (lambda _msg: None)
     t = time.perf_counter()
     reports: list[LayerReport] = []
     findings: list[Finding] = []
-    for _name, fn in scanners():
+    for name, fn in scanners():
+        say(f"layer {name}")
         report = fn(estate)
         if report is not None:
             reports.append(report)
             findings.extend(report.findings)
+    say("connectivity")
     conn = connectivity_summary(estate)
     if not cross_layer:
         result = ScanResult(estate, reports, conn, sort_findings(findings))
         result.timings = {**estate.timings, "analysis": time.perf_counter() - t}
         return result
+    say("flow model across layers")
     model = build_flow_model(estate, intent.zones if intent else None)
+    say("depth")
     depth = compute_depth(model)
     findings.extend(cross_layer_findings(estate, model, depth))
     verified = None
     if intent is not None:
+        say("verify against the intent")
         verified = verify(estate, intent)
         seen = {(f.check.id, f.subject, f.detail) for f in findings}
         findings.extend(f for f in verified.findings if (f.check.id, f.subject, f.detail) not in seen)
