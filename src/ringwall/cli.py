@@ -34,12 +34,19 @@ def _mount_layers() -> None:
     from ringwall.layers.dns.cli import app as dns_app
     from ringwall.layers.gateway.cli import app as gateway_app
     from ringwall.layers.hostfw.cli import app as hostfw_app
+    from ringwall.layers.mesh.cli import app as mesh_app
 
     app.add_typer(hostfw_app, name="hostfw")
+    app.add_typer(mesh_app, name="mesh")
     app.add_typer(gateway_app, name="gateway")
     app.add_typer(dns_app, name="dns")
     app.add_typer(access_app, name="access")
     app.command("lab")(lab_command)
+    from ringwall.live.cli import live_callback, snapshot_command, watch_command
+
+    app.callback()(live_callback)
+    app.command("snapshot")(snapshot_command)
+    app.command("watch")(watch_command)
 
 
 _mount_layers()
@@ -60,7 +67,10 @@ class Compat(StrEnum):
     netpol_analyzer = "netpol-analyzer"
 
 
-Paths = Annotated[list[str], typer.Argument(help="Files or folders of manifests (recursive), or - for stdin.")]
+Paths = Annotated[list[str], typer.Argument(
+    default_factory=list, show_default=False,
+    help="Files or folders of manifests (recursive), - for stdin, or a live source: k8s: (current context), "
+         "k8s:CONTEXT, k8s:in-cluster, host:local, host:NAME=PATH.")]
 NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", help="Namespace for objects that name none.")]
 CniOpt = Annotated[
     str | None, typer.Option("--cni", help="The CNI in use (calico, cilium, flannel, none...); default: detect.")
@@ -73,6 +83,10 @@ HostNetOpt = Annotated[
     HostNetworkPods,
     typer.Option("--host-network-pods", help="node-ip: hostNetwork pods are node traffic; pod: ordinary pods."),
 ]
+MeshOpt = Annotated[
+    str | None, typer.Option("--mesh", help="The service mesh: istio, linkerd or none (default: detect).")
+]
+RootNsOpt = Annotated[str, typer.Option("--istio-root-namespace", help="Istio's root namespace.")]
 CompatOpt = Annotated[
     Compat,
     typer.Option("--compat", help="netpol-analyzer: its modelling choices (ipBlocks never match pods, "
@@ -103,18 +117,27 @@ def _fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
 
 def _load(
     paths: list[str], namespace: str, cni: str | None, ipblock: IpBlockPods, hostnet: HostNetworkPods,
-    compat: Compat,
+    compat: Compat, mesh: str | None = None, istio_root: str = "istio-system",
 ) -> Estate:
     options = LoadOptions(namespace=namespace, ipblock_pods=ipblock.value, host_network=hostnet.value, cni=cni)
     if compat is Compat.netpol_analyzer:
         options.ipblock_pods = "never"
         options.host_network = "pod"
         options.ipv4_only = True
-    estate = load_estate(paths, options)
+    from ringwall.live.cli import load_live_or_none
+
+    estate = load_live_or_none(paths, options) or load_estate(paths, options)
     for d in estate.sink.items:
         typer.echo(str(d), err=True)
     if not estate.load.documents and not estate.load.other_files:
         raise _fail("no Kubernetes objects found in the input")
+    if mesh is not None or istio_root != "istio-system":
+        if mesh not in (None, "istio", "linkerd", "none"):
+            raise _fail(f"--mesh: {mesh!r} is not istio, linkerd or none")
+        from ringwall.analysis.mesh_layer import set_mesh_options
+        from ringwall.layers.mesh.common import MeshOptions
+
+        set_mesh_options(estate, MeshOptions(mesh=mesh, istio_root_namespace=istio_root))
     return estate
 
 
@@ -159,12 +182,23 @@ def matrix(
     host_network_pods: HostNetOpt = HostNetworkPods.node_ip,
     compat: CompatOpt = Compat.none,
     timings: TimingsOpt = False,
+    layer: Annotated[
+        str, typer.Option("--layer", help="netpol (default), or mesh: the NetworkPolicy flows with mTLS and "
+                          "authorization per flow.")
+    ] = "netpol",
+    mesh: MeshOpt = None,
+    istio_root_namespace: RootNsOpt = "istio-system",
 ) -> None:
     """Who can reach whom: one line per (source, destination) with the allowed connections."""
     from ringwall.analysis.connlist import compute_connlist
     from ringwall.report import connlist_formats
 
-    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, compat)
+    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, compat, mesh, istio_root_namespace)
+    if layer not in ("netpol", "mesh"):
+        raise _fail(f"--layer: {layer!r} is not netpol or mesh")
+    if layer == "mesh":
+        _mesh_matrix(estate, focus, fmt, output)
+        return
     t = time.perf_counter()
     enforced = True if compat is Compat.netpol_analyzer else None
     engine = estate.engine(enforced=enforced)
@@ -179,6 +213,23 @@ def matrix(
     except connlist_formats.GraphvizMissing as exc:
         raise _fail(str(exc)) from None
     _timings(estate, time.perf_counter() - t, timings)
+    _write(text, output)
+    raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
+
+
+def _mesh_matrix(estate: Estate, focus: str | None, fmt: MatrixFormat, output: Path | None) -> None:
+    import orjson
+
+    from ringwall.analysis.mesh_layer import mesh_connlist
+
+    if fmt not in (MatrixFormat.txt, MatrixFormat.json):
+        raise _fail("--layer mesh supports --format txt and json")
+    flows = mesh_connlist(estate, focus)
+    if fmt is MatrixFormat.json:
+        text = orjson.dumps({"schema": "ringwall.mesh-connlist/v1", "connections": [f.to_json() for f in flows]},
+                            option=orjson.OPT_INDENT_2).decode() + "\n"
+    else:
+        text = "".join(f.line() + "\n" for f in flows)
     _write(text, output)
     raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
 
@@ -217,15 +268,17 @@ def explain(
     ipblock_pods: IpBlockOpt = IpBlockPods.auto,
     host_network_pods: HostNetOpt = HostNetworkPods.node_ip,
     compat: CompatOpt = Compat.none,
+    mesh: MeshOpt = None,
+    istio_root_namespace: RootNsOpt = "istio-system",
 ) -> None:
-    """Why a flow is allowed or denied, policy by policy and rule by rule, with file:line."""
+    """Why a flow is allowed or denied, layer by layer and rule by rule, with file:line."""
     import orjson
 
     from ringwall.analysis import explain as ex
     from ringwall.analysis.endpoints import EndpointError, resolve
 
     protocol, number = _parse_port(port)
-    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, compat)
+    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, compat, mesh, istio_root_namespace)
     engine = estate.engine(enforced=True if compat is Compat.netpol_analyzer else None)
     try:
         s, d = resolve(engine, src), resolve(engine, dst)
@@ -312,6 +365,8 @@ def scan(
     host_network_pods: HostNetOpt = HostNetworkPods.node_ip,
     timings: TimingsOpt = False,
     intent: IntentOpt = None,
+    mesh: MeshOpt = None,
+    istio_root_namespace: RootNsOpt = "istio-system",
 ) -> None:
     """The main job: inventory, layers and whether they are enforced, connectivity, depth, scorecard, findings."""
     from ringwall.analysis.scan import run_scan
@@ -319,7 +374,7 @@ def scan(
 
     threshold = _severity(fail_on)
     wanted = _intent(intent)
-    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, Compat.none)
+    estate = _load(paths, namespace, cni, ipblock_pods, host_network_pods, Compat.none, mesh, istio_root_namespace)
     if sys.stderr.isatty():
         from rich.console import Console
 

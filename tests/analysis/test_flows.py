@@ -65,7 +65,7 @@ def test_depth_with_a_second_layer(monkeypatch: pytest.MonkeyPatch) -> None:
     result = compute_depth(model)
     single = {(d, layer): n for d, layer, n in result.single_layer()}
     assert (CACHE, "netpol") not in single  # now blocked by two layers
-    assert result.histogram[2] == 4  # web, db and the two zones -> cache
+    assert result.histogram[2] == 12  # web, db and the two zones -> cache, for each of TCP, UDP and SCTP
 
 
 def test_whatif_cni_none_opens_exactly_what_policies_held_back() -> None:

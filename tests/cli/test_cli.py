@@ -31,10 +31,13 @@ def test_scan_shop_finds_exactly_the_deliberate_gaps() -> None:
         ("RW-DEPTH-002", "StatefulSet/data/postgres"),
         ("RW-DEPTH-002", "StatefulSet/data/redis"),
         ("RW-DEPTH-013", "DaemonSet/monitoring/node-exporter"),
+        ("RW-DEPTH-021", "layer/mesh"),
         ("RW-DEPTH-021", "layer/netpol"),
         ("RW-DNS-001", "ConfigMap/kube-system/coredns"),
         ("RW-DNS-013", "Deployment/kube-system/coredns"),
         ("RW-GW-011", "Service/frontend/web"),
+        ("RW-ISTIO-006", "DestinationRule/data/postgres"),
+        ("RW-ISTIO-012", "DaemonSet/monitoring/node-exporter"),
         ("RW-NP-001", "Namespace/monitoring"),
         ("RW-NP-002", "Deployment/monitoring/prometheus"),
         ("RW-NP-004", "NetworkPolicy/backend/checkout-to-payments"),
@@ -50,7 +53,7 @@ def test_scan_shop_finds_exactly_the_deliberate_gaps() -> None:
     assert "podSelector" in line
     netpol = next(layer for layer in data["layers"] if layer["name"] == "netpol")
     assert netpol["enforced"] is True and netpol["details"]["cni"]["name"] == "calico"
-    assert data["inventory"]["workloads"] == 10
+    assert data["inventory"]["workloads"] == 11  # + istio-system/istiod (examples/shop/mesh)
 
 
 def test_scan_fail_on_threshold() -> None:
@@ -78,7 +81,7 @@ def test_scan_sarif_is_valid(shared_dir: Path) -> None:
     errors = list(jsonschema.Draft4Validator(schema).iter_errors(log))
     assert not errors, [e.message for e in errors[:3]]
     results = log["runs"][0]["results"]
-    assert len(results) == 14
+    assert len(results) == 17
     assert {r["ruleId"] for r in results} >= {"RW-NP-004", "RW-DEPTH-002"}
 
 
@@ -95,6 +98,7 @@ def test_matrix_focus_txt() -> None:
     assert code == 0
     assert out.splitlines() == [
         "backend/payments[Deployment] => 203.0.113.0-203.0.113.255[External] : TCP 443",
+        "backend/payments[Deployment] => istio-system/istiod[Deployment] : TCP 15012",
         "backend/payments[Deployment] => kube-system/coredns[Deployment] : TCP 53,UDP 53",
         "kube-system/coredns[Deployment] => backend/payments[Deployment] : TCP 8443",
         "monitoring/prometheus[Deployment] => backend/payments[Deployment] : TCP 8443,9102",
@@ -167,7 +171,7 @@ def test_bad_input_names_file_and_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(tmp_path / "shop"), "--format", "json"])
     assert result.exit_code == 2
     assert f"{tmp_path / 'shop' / 'broken.yaml'}:" in result.stderr and "invalid YAML" in result.stderr
-    assert len(json.loads(result.stdout)["findings"]) == 14  # the rest was still analysed
+    assert len(json.loads(result.stdout)["findings"]) == 17  # the rest was still analysed
 
 
 def test_missing_path_is_input_error() -> None:
@@ -200,7 +204,7 @@ def test_scan_joins_host_firewall_layer(tmp_path: Path) -> None:
     shutil.copy(REPO_ROOT / "examples" / "hosts" / "k8s-worker.rules", tmp_path / "estate" / "worker.rules")
     code, out, _ = run("scan", str(tmp_path / "estate"), "--format", "json")
     data = json.loads(out)
-    assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw", "gateway", "dns", "access"]
+    assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw", "mesh", "gateway", "dns", "access"]
     hostfw = data["layers"][1]
     assert hostfw["found"] is True and hostfw["details"]["rules"] > 0
     ids = {f["id"] for f in data["findings"]}

@@ -1,9 +1,10 @@
 """Depth: for every blocked flow, which independent layers block it.
 
-A flow is a (source, destination) pair. Its *depth* is the smallest number of layers that block
-any connection the pair cannot use: a pair whose blocked traffic is stopped by NetworkPolicy alone
-has depth 1, however many layers stop other ports. Pairs no layer allows anything for are blocked
-by every layer in scope; they are counted per destination without enumerating sources.
+A flow is a (source, destination, protocol). Its *depth* is the smallest number of layers that
+block any port of that protocol the flow cannot use: TCP to a meshed workload stopped by both
+NetworkPolicy and mesh authorization has depth 2, while UDP to the same workload - which no mesh
+carries - may hang on NetworkPolicy alone. Pairs no layer allows anything for are blocked by every
+layer in scope; they are counted per destination without enumerating sources.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ringwall.analysis.flows import FlowModel, Pair
-from ringwall.model.connections import ALL, NONE, ConnectionSet
+from ringwall.model.connections import ALL, NONE, PROTOCOLS, ConnectionSet
 
 SCHEMA = "ringwall.depth/v1"
 
@@ -36,7 +37,7 @@ class DestinationDepth:
 @dataclass
 class DepthResult:
     histogram: Counter[int]
-    pairs: list[PairDepth]  # candidate pairs only (some layer allows something)
+    pairs: list[PairDepth]  # per protocol, for candidate pairs only (some layer allows something)
     destinations: dict[str, DestinationDepth]
     layers: list[str]
 
@@ -51,9 +52,9 @@ class DepthResult:
             "layers": self.layers,
             "histogram": {str(k): v for k, v in sorted(self.histogram.items())},
             "single_layer": [{"dst": d, "layer": layer, "sources": n} for d, layer, n in self.single_layer()],
-            "pairs": [
+            "flows": [
                 {"src": p.pair[0], "dst": p.pair[1], "depth": p.depth, "blocking": list(p.blocking),
-                 "weakest": str(p.weakest), "open": str(p.open)}
+                 "weakest": str(p.weakest) if p.weakest else None, "open": str(p.open) if p.open else None}
                 for p in self.pairs
             ],
         }
@@ -67,10 +68,15 @@ def pair_depth(model: FlowModel, pair: Pair) -> PairDepth:
         (name, allowed), = verdicts.items()
         blocked = ALL - allowed
         return PairDepth(pair, 1 if blocked else 0, (name,) if blocked else (), blocked, allowed)
-    open_ = ALL
+    return _pieces(pair, verdicts, ALL)
+
+
+def _pieces(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet) -> PairDepth:
+    """The weakest piece of ``space`` that the layers block, and by whom."""
+    open_ = space
     for c in verdicts.values():
         open_ = open_ & c
-    blocked = ALL - open_
+    blocked = space - open_
     if not blocked:
         return PairDepth(pair, 0, (), NONE, open_)
     # Split the blocked connections by the set of layers that block them; keep the weakest piece.
@@ -89,23 +95,45 @@ def pair_depth(model: FlowModel, pair: Pair) -> PairDepth:
     return PairDepth(pair, len(layers), layers, weakest, open_)
 
 
+def _by_protocol(pd_of: PairDepth, model: FlowModel) -> list[PairDepth]:
+    """Split a pair's depth per protocol (only when some layer treats protocols differently)."""
+    verdicts = model.verdicts(pd_of.pair)
+    if not verdicts:
+        return [pd_of]
+    out = []
+    for proto in PROTOCOLS:
+        only = ConnectionSet.of(proto)
+        sub = {n: c & only for n, c in verdicts.items()}
+        out.append(_pieces(pd_of.pair, sub, only))
+    return out
+
+
 def compute_depth(model: FlowModel) -> DepthResult:
+    """Histogram over (source, destination, protocol) flows; single-layer dependence per destination."""
     histogram: Counter[int] = Counter()
     candidates = model.candidate_pairs()
-    pairs = [pair_depth(model, p) for p in sorted(candidates)]
+    pairs = [x for p in sorted(candidates) for x in _by_protocol(pair_depth(model, p), model)]
     dests: dict[str, DestinationDepth] = {}
     by_dst: dict[str, set[str]] = {}
+    single: dict[tuple[str, str], set[str]] = {}
+    open_sources: dict[str, set[str]] = {}
     for pd in pairs:
-        by_dst.setdefault(pd.pair[1], set()).add(pd.pair[0])
-        d = dests.setdefault(pd.pair[1], DestinationDepth(pd.pair[1]))
-        if pd.depth == 0 and pd.open == ALL:
-            histogram[0] += 1
-            d.unprotected_sources += 1
+        src, dst = pd.pair
+        by_dst.setdefault(dst, set()).add(src)
+        dests.setdefault(dst, DestinationDepth(dst))
+        if pd.depth == 0 and not pd.weakest:
+            if not pd.blocking and pd.open:
+                histogram[0] += 1
+                open_sources.setdefault(dst, set()).add(src)
             continue
         histogram[pd.depth] += 1
         if pd.depth == 1:
-            d.single_layer[pd.blocking[0]] = d.single_layer.get(pd.blocking[0], 0) + 1
-    # Pairs that no layer allows anything: blocked by every layer in scope.
+            single.setdefault((dst, pd.blocking[0]), set()).add(src)
+    for (dst, layer), sources in single.items():
+        dests[dst].single_layer[layer] = len(sources)
+    for dst, sources in open_sources.items():
+        dests[dst].unprotected_sources = len(sources)
+    # Pairs that no layer allows anything: blocked by every layer in scope, for every protocol.
     kinds = _by_kind(model)
     kinds_set = {k: set(v) for k, v in kinds.items()}
     for dst in model.endpoints:
@@ -119,7 +147,7 @@ def compute_depth(model: FlowModel) -> DepthResult:
                 continue
             sample = next(s for s in sources if s != dst and s not in seen)
             in_scope = [v.name for v in model.layers if v.scope(sample, dst)]
-            histogram[len(in_scope)] += n
+            histogram[len(in_scope)] += n * len(PROTOCOLS)
             if len(in_scope) == 1:
                 d = dests.setdefault(dst, DestinationDepth(dst))
                 d.single_layer[in_scope[0]] = d.single_layer.get(in_scope[0], 0) + n

@@ -93,6 +93,11 @@ def load_estate(
     sink = DiagnosticSink()
     t0 = time.perf_counter()
     loaded = load_paths(paths, sink, stdin_text=stdin_text)
+    return estate_from_load(loaded, sink, options, time.perf_counter() - t0)
+
+
+def estate_from_load(loaded: LoadResult, sink: DiagnosticSink, options: LoadOptions, parse_seconds: float) -> Estate:
+    """The model half of ``load_estate``, for documents read elsewhere (live sources, ringwall.live)."""
     t1 = time.perf_counter()
     inventory = build_inventory(loaded.documents, sink, options.namespace)
     policies = load_policies(inventory, sink)
@@ -102,6 +107,6 @@ def load_estate(
     cni = detect_cni(inventory, options.cni)
     t2 = time.perf_counter()
     return Estate(
-        loaded, inventory, policies, admin, cni, sink, options, {"parse": t1 - t0, "model": t2 - t1},
+        loaded, inventory, policies, admin, cni, sink, options, {"parse": parse_seconds, "model": t2 - t1},
         calico=calico, cilium=cilium,
     )

@@ -71,6 +71,19 @@ def _endpoint(model: FlowModel, ep: Endpoint) -> str:
     return "zone:unknown"
 
 
+@register_explainer("mesh")
+def _mesh_detail(estate: Estate, src: Endpoint, dst: Endpoint, protocol: str | None,
+                 port: int | None) -> dict[str, Any] | None:
+    from ringwall.analysis.mesh_explain import explain_mesh
+
+    detail = explain_mesh(estate, src, dst, protocol, port)
+    if detail.get("applies") is False:
+        return None
+    text = detail.get("text")
+    detail["lines"] = [str(x).strip() for x in text][1:] if isinstance(text, list) else []
+    return detail
+
+
 def explain_all_layers(estate: Estate, src: Endpoint, dst: Endpoint, protocol: str | None,
                        port: int | None) -> AllLayers:
     model = build_flow_model(estate)

@@ -139,7 +139,7 @@ class FlowModel:
 def build_flow_model(estate: Estate, zones: list[Zone] | None = None,
                      degradation: Degradation | None = None) -> FlowModel:
     # Importing the built-in adapters registers them.
-    from ringwall.analysis import flow_edge, flow_layers  # noqa: F401
+    from ringwall.analysis import flow_edge, flow_layers, flow_mesh  # noqa: F401
 
     ctx = FlowContext(zones or default_zones(), degradation or Degradation())
     views: list[LayerView] = []

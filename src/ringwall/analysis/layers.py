@@ -51,7 +51,7 @@ def register_layer(name: str) -> Callable[[LayerScanner], LayerScanner]:
 
 def scanners() -> list[tuple[str, LayerScanner]]:
     # Importing the built-in layers registers them.
-    from ringwall.analysis import edge_layers, hostfw_layer, netpol_layer  # noqa: F401
+    from ringwall.analysis import edge_layers, hostfw_layer, mesh_layer, netpol_layer  # noqa: F401
 
     order = {name: i for i, name in enumerate(LAYER_ORDER)}
     return sorted(_SCANNERS, key=lambda item: order.get(item[0], len(order)))

@@ -161,6 +161,8 @@ def verify(estate: Estate, intent: Intent) -> VerifyResult:
         if s in ignored or d in ignored:
             continue
         unwanted = ALL - wanted.get(pair, NONE)
+        if not unwanted:
+            continue  # every connection of the pair is intended: nothing to block
         open_ = model.combined(pair) & unwanted
         if open_:
             open_to.setdefault(d, []).append((s, open_, tuple(model.verdicts(pair))))

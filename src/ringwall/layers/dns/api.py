@@ -26,9 +26,15 @@ def corefiles_from_manifests(inv: Inventory, sink: DiagnosticSink) -> list[Coref
             continue
         key_line = cm.locate(("data", "Corefile")).line or 0
         text = data["Corefile"]
+        if cm.source.is_json:
+            # JSON holds the Corefile as one escaped string: lines point at the ConfigMap itself.
+            out.append(parse_corefile(text, cm.source.path, sink, max(key_line - 1, 0), cm.ref))
+            continue
         lines = cm.source.lines
         # A block scalar starts on the next line; a quoted/plain one on the key's own line.
-        inline = key_line and lines[key_line - 1].split(":", 1)[1].strip() not in ("|", "|-", "|+", ">", "")
+        head = lines[key_line - 1] if 0 < key_line <= len(lines) else ""
+        _, colon, rest = head.partition(":")
+        inline = bool(colon) and rest.strip() not in ("|", "|-", "|+", ">", "")
         out.append(parse_corefile(text, cm.source.path, sink, key_line - 1 if inline else key_line, cm.ref))
     return out
 
