@@ -23,8 +23,15 @@ class PairDepth:
     pair: Pair
     depth: int
     blocking: tuple[str, ...]  # the layers blocking the weakest part
-    weakest: ConnectionSet  # the connections that hang on ``blocking`` only
+    _weakest: ConnectionSet | None  # the connections that hang on ``blocking`` only (None: space - open)
     open: ConnectionSet  # what gets through every layer
+    space: ConnectionSet = ALL  # the connections judged (one protocol, or all)
+
+    @property
+    def weakest(self) -> ConnectionSet:
+        if self._weakest is None:
+            self._weakest = self.space - self.open if self.depth else NONE
+        return self._weakest
 
 
 @dataclass
@@ -46,7 +53,8 @@ class DepthResult:
         out = [(d.dst, layer, n) for d in self.destinations.values() for layer, n in d.single_layer.items() if n]
         return sorted(out, key=lambda x: (-x[2], x[0], x[1]))
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, flows: bool = True) -> dict[str, object]:
+        """``flows=False`` leaves out the per-flow list (large estates: hundreds of thousands)."""
         return {
             "schema": SCHEMA,
             "layers": self.layers,
@@ -55,20 +63,9 @@ class DepthResult:
             "flows": [
                 {"src": p.pair[0], "dst": p.pair[1], "depth": p.depth, "blocking": list(p.blocking),
                  "weakest": str(p.weakest) if p.weakest else None, "open": str(p.open) if p.open else None}
-                for p in self.pairs
+                for p in (self.pairs if flows else [])
             ],
         }
-
-
-def pair_depth(model: FlowModel, pair: Pair) -> PairDepth:
-    verdicts = model.verdicts(pair)
-    if not verdicts:
-        return PairDepth(pair, 0, (), NONE, ALL)
-    if len(verdicts) == 1:  # the common case: one layer sees the flow
-        (name, allowed), = verdicts.items()
-        blocked = ALL - allowed
-        return PairDepth(pair, 1 if blocked else 0, (name,) if blocked else (), blocked, allowed)
-    return _pieces(pair, verdicts, ALL)
 
 
 def _pieces(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet) -> PairDepth:
@@ -78,7 +75,7 @@ def _pieces(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet
         open_ = open_ & c
     blocked = space - open_
     if not blocked:
-        return PairDepth(pair, 0, (), NONE, open_)
+        return PairDepth(pair, 0, (), NONE, open_, space)
     # Split the blocked connections by the set of layers that block them; keep the weakest piece.
     pieces: dict[tuple[str, ...], ConnectionSet] = {(): blocked}
     for name, allowed in verdicts.items():
@@ -92,19 +89,34 @@ def _pieces(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet
                 new[layers] = new.get(layers, NONE) | keep
         pieces = new
     layers, weakest = min(pieces.items(), key=lambda kv: (len(kv[0]), kv[0]))
-    return PairDepth(pair, len(layers), layers, weakest, open_)
+    return PairDepth(pair, len(layers), layers, weakest, open_, space)
 
 
-def _by_protocol(pd_of: PairDepth, model: FlowModel) -> list[PairDepth]:
-    """Split a pair's depth per protocol (only when some layer treats protocols differently)."""
-    verdicts = model.verdicts(pd_of.pair)
+_PROTO_ALL = {p: ConnectionSet.of(p) for p in PROTOCOLS}
+_FULL = ((1, 65535),)
+
+
+def _by_protocol(pair: Pair, model: FlowModel) -> list[PairDepth]:
+    """A pair's depth per protocol: TCP, UDP and SCTP are separate flows."""
+    verdicts = model.verdicts(pair)
     if not verdicts:
-        return [pd_of]
+        return [PairDepth(pair, 0, (), NONE, ALL)]
+    if len(verdicts) == 1:  # the common case: one layer sees the flow; no set algebra needed
+        (name, allowed), = verdicts.items()
+        out = []
+        for proto in PROTOCOLS:
+            only = _PROTO_ALL[proto]
+            ranges = allowed.ports(proto)
+            if ranges == _FULL:
+                out.append(PairDepth(pair, 0, (), NONE, only, only))
+            else:
+                out.append(PairDepth(pair, 1, (name,), None, allowed & only if ranges else NONE, only))
+        return out
     out = []
     for proto in PROTOCOLS:
-        only = ConnectionSet.of(proto)
+        only = _PROTO_ALL[proto]
         sub = {n: c & only for n, c in verdicts.items()}
-        out.append(_pieces(pd_of.pair, sub, only))
+        out.append(_pieces(pair, sub, only))
     return out
 
 
@@ -112,7 +124,7 @@ def compute_depth(model: FlowModel) -> DepthResult:
     """Histogram over (source, destination, protocol) flows; single-layer dependence per destination."""
     histogram: Counter[int] = Counter()
     candidates = model.candidate_pairs()
-    pairs = [x for p in sorted(candidates) for x in _by_protocol(pair_depth(model, p), model)]
+    pairs = [x for p in sorted(candidates) for x in _by_protocol(p, model)]
     dests: dict[str, DestinationDepth] = {}
     by_dst: dict[str, set[str]] = {}
     single: dict[tuple[str, str], set[str]] = {}

@@ -75,7 +75,7 @@ class ScanResult:
             "layers": [layer.to_json() for layer in self.layers],
             "connectivity": self.connectivity.to_json(),
             "summary": self.counts(),
-            "depth": self.depth.to_json() if self.depth else None,
+            "depth": self.depth.to_json(flows=False) if self.depth else None,
             "scorecard": self.scorecard.to_json() if self.scorecard else None,
             "intent": self.verified.to_json() if self.verified else None,
             "findings": [f.to_json() for f in self.findings],

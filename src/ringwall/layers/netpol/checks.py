@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ringwall.model.addresses import ALL_V4, ALL_V6
-from ringwall.model.cluster import Workload
+from ringwall.model.cluster import ContainerPort, Workload
 from ringwall.model.connections import ConnectionSet
 from ringwall.model.findings import Finding
 from ringwall.model.labels import Selector
@@ -382,19 +382,16 @@ def _named_ports(engine: Engine) -> Iterator[Finding]:
             for rule in pol.rules(direction):
                 if not rule.has_named_ports:
                     continue
-                if direction == "ingress":
-                    dsts = list(engine.classes_in(subject))
-                else:
-                    mask, _ = engine.rule_peer_scope(rule, pol)
-                    dsts = list(engine.classes_in(mask))
+                mask = subject if direction == "ingress" else engine.rule_peer_scope(rule, pol)[0]
+                # Classes with the same container ports resolve a name alike: look up once per group.
+                groups = [ports for ports, group in engine.port_groups() if group & mask]
                 for k, spec in enumerate(rule.ports):
                     if not spec.named:
                         continue
-                    numbers = {c.ports and _lookup(c, str(spec.port), spec.protocol) for c in dsts}
-                    numbers.discard(None)
-                    numbers.discard(())
+                    numbers = {n for ports in groups
+                               if (n := _lookup_ports(ports, str(spec.port), spec.protocol)) is not None}
                     path = (*rule.path, "ports", k, "port")
-                    if not numbers and dsts:
+                    if not numbers and groups:
                         yield _policy_finding(
                             C.UNRESOLVABLE_NAMED_PORT, pol,
                             f"{pol.ref} {direction}[{rule.index}]: no destination pod declares a port named "
@@ -410,8 +407,8 @@ def _named_ports(engine: Engine) -> Iterator[Finding]:
                         )
 
 
-def _lookup(cls: PodClass, name: str, protocol: str) -> int | None:
-    for p in cls.ports:
+def _lookup_ports(ports: tuple[ContainerPort, ...], name: str, protocol: str) -> int | None:
+    for p in ports:
         if p.name == name and p.protocol == protocol:
             return p.port
     return None

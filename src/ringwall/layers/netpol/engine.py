@@ -354,6 +354,10 @@ class Engine:
             self._combo_cache[key] = m
         return m
 
+    def port_groups(self) -> list[tuple[tuple[ContainerPort, ...], int]]:
+        """Distinct container-port lists and the classes that have each (named ports resolve alike)."""
+        return list(self._port_groups.items())
+
     def classes_of_namespace(self, namespace: str) -> list[PodClass]:
         return self._by_ns.get(namespace, [])
 
