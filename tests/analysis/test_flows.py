@@ -150,3 +150,21 @@ def test_gateway_view_adds_protections_from_routes() -> None:
     assert ("zone:internet", web) not in gateway.protections
     assert gateway.verdict(("zone:internet", web)) == ALL  # the gateway forwards; it does not block at L4
     assert gateway.verdict(("backend/api[Deployment]", web)) is None  # it only sees traffic from outside
+
+
+def test_scorecard_on_the_shop_is_traceable() -> None:
+    from ringwall.analysis.estate import load_estate
+    from ringwall.analysis.scan import run_scan
+    from tests.conftest import REPO_ROOT
+
+    card = run_scan(load_estate([str(REPO_ROOT / "examples" / "shop")])).scorecard
+    assert card is not None
+    backend, monitoring = card.namespaces["backend"], card.namespaces["monitoring"]
+    # Istio STRICT + ALLOW by principal: every inbound backend flow is encrypted and identity-checked.
+    assert (backend["identity"].value, backend["encrypt"].value, backend["authorize"].value) == (100, 100, 100)
+    # monitoring has no NetworkPolicy: nothing is explicitly authorized, nothing isolated.
+    assert monitoring["authorize"].value == 0
+    assert monitoring["breach"].evidence[0] == "0 of 2 workloads isolated for ingress and egress"
+    assert backend["log"].value == 50
+    assert backend["log"].evidence == [
+        "dns: logs", "mesh: access logging not configured in the input (no Telemetry with accessLogging)"]

@@ -151,7 +151,7 @@ def run_scan(estate: Estate, intent: Intent | None = None, *, cross_layer: bool 
         verified = verify(estate, intent)
         seen = {(f.check.id, f.subject, f.detail) for f in findings}
         findings.extend(f for f in verified.findings if (f.check.id, f.subject, f.detail) not in seen)
-    scorecard = compute_scorecard(estate, model, findings)
+    scorecard = compute_scorecard(estate, model, findings, layers_found=frozenset(r.name for r in reports if r.found))
     result = ScanResult(estate, reports, conn, sort_findings(findings), depth=depth, scorecard=scorecard,
                         flow_layers=[v.name for v in model.layers], verified=verified)
     result.timings = {**estate.timings, "analysis": time.perf_counter() - t}

@@ -29,7 +29,8 @@ TITLES = {
     "log": "Log and audit everything",
     "breach": "Assume breach",
 }
-LOGGING_GAPS = {"RW-HOSTFW-020", "RW-DNS-004", "RW-ISTIO-021", "RW-DEPTH-018"}
+LOGGING_GAP = {"hostfw": "RW-HOSTFW-020", "dns": "RW-DNS-004"}
+"""For each layer that can log denials or queries, the finding that says it does not."""
 POWERFUL_ROLES = {"cluster-admin", "admin", "edit"}
 
 
@@ -61,7 +62,8 @@ def _pct(good: int, total: int) -> int:
 
 
 def compute_scorecard(estate: Estate, model: FlowModel, findings: list[Finding],
-                      skip: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")) -> Scorecard:
+                      skip: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease"),
+                      layers_found: frozenset[str] = frozenset()) -> Scorecard:
     workloads = [w for w in estate.cluster.workloads if w.namespace not in skip]
     by_ns: dict[str, list[Any]] = {}
     for w in workloads:
@@ -75,7 +77,7 @@ def compute_scorecard(estate: Estate, model: FlowModel, findings: list[Finding],
     explicit: set[tuple[str, str]] = set()
     for v in model.layers:
         explicit |= v.explicit
-    log_score = _log_score(model, findings)
+    log_score = _log_score(estate, layers_found | {v.name for v in model.layers}, findings)
     bindings = _powerful_bindings(estate)
     namespaces: dict[str, dict[str, Score]] = {}
     for ns, members in sorted(by_ns.items()):
@@ -102,13 +104,29 @@ def compute_scorecard(estate: Estate, model: FlowModel, findings: list[Finding],
     return Scorecard(namespaces, overall)
 
 
-def _log_score(model: FlowModel, findings: list[Finding]) -> Score:
-    gaps = sorted({f.check.id for f in findings if f.check.id in LOGGING_GAPS})
-    layers = [v.name for v in model.layers if v.name in ("hostfw", "mesh", "dns")]
-    if not layers:
-        return Score(0, ["no layer that logs denials was given (host firewall, mesh, DNS)"])
-    value = _pct(len(layers) - min(len(gaps), len(layers)), len(layers))
-    return Score(value, [f"layers that can log: {', '.join(layers)}"] + [f"logging gap: {g}" for g in gaps])
+def _log_score(estate: Estate, layers: set[str], findings: list[Finding]) -> Score:
+    """The share of layers that can log which do: host firewall LOG rules for drops, CoreDNS query
+    log, mesh access logs (an Istio Telemetry resource with accessLogging)."""
+    ids = {f.check.id for f in findings}
+    evidence: list[str] = []
+    capable = 0
+    logging = 0
+    for layer in ("hostfw", "dns"):
+        if layer in layers:
+            capable += 1
+            ok = LOGGING_GAP[layer] not in ids
+            logging += ok
+            evidence.append(f"{layer}: {'logs' if ok else 'does not log (' + LOGGING_GAP[layer] + ')'}")
+    if "mesh" in layers:
+        capable += 1
+        telemetry = [d for d in estate.inventory.documents("Telemetry")
+                     if isinstance(d.obj.get("spec"), dict) and d.obj["spec"].get("accessLogging")]
+        logging += bool(telemetry)
+        evidence.append("mesh: access logging " + (f"on ({telemetry[0].ref})" if telemetry else
+                        "not configured in the input (no Telemetry with accessLogging)"))
+    if not capable:
+        return Score(0, ["no layer that logs was given (host firewall, DNS, mesh)"])
+    return Score(_pct(logging, capable), evidence)
 
 
 def _powerful_bindings(estate: Estate) -> dict[str, list[str]]:
