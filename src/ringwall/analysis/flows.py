@@ -154,5 +154,5 @@ def build_flow_model(estate: Estate, zones: list[Zone] | None = None,
             views.append(view)
     workloads = [w.key for w in estate.cluster.workloads]
     hosts = sorted({p[1] for v in views for p in v.allowed if p[1].startswith("host:")})
-    endpoints = workloads + [z.endpoint for z in ctx.zones] + hosts
+    endpoints = workloads + [z.endpoint for z in ctx.zones if z.external] + hosts
     return FlowModel(endpoints, workloads, ctx.zones, views, ctx.degradation)

@@ -85,9 +85,10 @@ def graph_svg(dot: str) -> str | None:
 def coverage(result: ScanResult) -> tuple[list[str], list[dict[str, Any]]]:
     """Namespace x layer: the share of workloads each layer protects.
 
-    A layer protects a workload when it restricts what outside zones may send to it; for layers that
-    do not see outside traffic, when it restricts some source in its scope. Restrictions made by the
-    *source's* egress rules do not count for the destination.
+    A layer protects a workload when it restricts, or adds a protection (authentication, encryption)
+    to, what outside zones send to it; for layers that do not see outside traffic, what some source
+    in its scope sends. Restrictions made by the *source's* egress rules do not count for the
+    destination.
     """
     model = build_flow_model(result.estate)
     layers = [v for v in model.layers]
@@ -103,7 +104,7 @@ def coverage(result: ScanResult) -> tuple[list[str], list[dict[str, Any]]]:
             for key in members:
                 zones = [s for s in sources if s.startswith("zone:") and v.scope(s, key)]
                 probes = zones or [s for s in sources if s != key and v.scope(s, key)]
-                if any(v.verdict((s, key)) != ALL for s in probes):
+                if any(v.verdict((s, key)) != ALL or v.protections.get((s, key)) for s in probes):
                     covered += 1
             cells.append({"value": round(100 * covered / len(members)), "enforced": v.enforced})
         rows.append({"namespace": ns, "cells": cells, "workloads": len(members)})
