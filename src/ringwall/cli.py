@@ -42,6 +42,9 @@ def _mount_layers() -> None:
     app.add_typer(dns_app, name="dns")
     app.add_typer(access_app, name="access")
     app.command("lab")(lab_command)
+    from ringwall.generate.cli import generate_command
+
+    app.command("generate")(generate_command)
     from ringwall.live.cli import live_callback, snapshot_command, watch_command
 
     app.callback()(live_callback)

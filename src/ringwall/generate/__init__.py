@@ -1,0 +1,1 @@
+"""Configuration generation from an intent (``ringwall generate``); see docs/generate.md."""
