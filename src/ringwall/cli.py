@@ -144,8 +144,21 @@ def _load(
     return estate
 
 
+def _estate_with_intent(paths: list[str], intent: Path | None, namespace: str, cni: str | None):  # type: ignore[no-untyped-def]
+    """The estate and the optional intent, for the commands over the combined flow model."""
+    wanted = _intent(intent)
+    return _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none), wanted
+
+
 def _input_errors(estate: Estate) -> bool:
     return any(d.level is Level.ERROR for d in estate.sink.items)
+
+
+def _json(data: object) -> str:
+    """Every JSON output: indented, UTF-8, one trailing newline."""
+    import orjson
+
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -221,7 +234,6 @@ def matrix(
 
 
 def _mesh_matrix(estate: Estate, focus: str | None, fmt: MatrixFormat, output: Path | None) -> None:
-    import orjson
 
     from ringwall.analysis.mesh_layer import mesh_connlist
 
@@ -229,8 +241,7 @@ def _mesh_matrix(estate: Estate, focus: str | None, fmt: MatrixFormat, output: P
         raise _fail("--layer mesh supports --format txt and json")
     flows = mesh_connlist(estate, focus)
     if fmt is MatrixFormat.json:
-        text = orjson.dumps({"schema": "ringwall.mesh-connlist/v1", "connections": [f.to_json() for f in flows]},
-                            option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = _json({"schema": "ringwall.mesh-connlist/v1", "connections": [f.to_json() for f in flows]})
     else:
         text = "".join(f.line() + "\n" for f in flows)
     _write(text, output)
@@ -275,7 +286,6 @@ def explain(
     istio_root_namespace: RootNsOpt = "istio-system",
 ) -> None:
     """Why a flow is allowed or denied, layer by layer and rule by rule, with file:line."""
-    import orjson
 
     from ringwall.analysis import explain as ex
     from ringwall.analysis.endpoints import EndpointError, resolve
@@ -296,7 +306,7 @@ def explain(
     if fmt is TextJson.json:
         data = result.to_json()
         data["all_layers"] = everything.to_json()
-        _write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        _write(_json(data), output)
     else:
         _write(ex.render_text(result) + render_all_layers(everything, protocol, number), output)
     raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
@@ -425,18 +435,16 @@ def depth(
     cni: CniOpt = None,
 ) -> None:
     """For every blocked flow, how many independent layers block it; the flows that hang on one layer."""
-    import orjson
 
     from ringwall.analysis.depth import compute_depth
     from ringwall.analysis.flows import build_flow_model
     from ringwall.report.depth_formats import render_depth
 
-    wanted = _intent(intent)
-    estate = _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    estate, wanted = _estate_with_intent(paths, intent, namespace, cni)
     model = build_flow_model(estate, wanted.zones if wanted else None)
     result = compute_depth(model)
     if fmt is DepthFormat.json:
-        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        _write(_json(result.to_json()), output)
     else:
         _write(render_depth(result, md=fmt is DepthFormat.md), output)
     raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
@@ -460,7 +468,6 @@ def whatif(
     fail_on_open: Annotated[bool, typer.Option("--fail-on-open", help="Exit 1 when any flow opens.")] = False,
 ) -> None:
     """What opens (or loses protection) when a layer fails, as a diff against today."""
-    import orjson
 
     from ringwall.analysis.flows import Degradation
     from ringwall.analysis.whatif import render_text, what_if
@@ -470,11 +477,10 @@ def whatif(
     degradation = Degradation(frozenset(without or ()), cni_mode == "none", mtls == "permissive", hostfw == "flushed")
     if degradation == Degradation():
         raise _fail("say what fails: --without LAYER, --cni none, --mtls permissive or --hostfw flushed")
-    wanted = _intent(intent)
-    estate = _load(paths, namespace, None, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    estate, wanted = _estate_with_intent(paths, intent, namespace, None)
     result = what_if(estate, degradation, wanted.zones if wanted else None)
     if fmt is TextJson.json:
-        _write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        _write(_json(result.to_json()), output)
     else:
         _write(render_text(result), output)
     if _input_errors(estate):
@@ -493,7 +499,6 @@ def verify(
     cni: CniOpt = None,
 ) -> None:
     """Check the estate against an intent: broken intended flows, open unintended flows, depth, protections."""
-    import orjson
 
     from ringwall.analysis.intent import IntentError
     from ringwall.analysis.verify import verify as run_verify
@@ -511,7 +516,7 @@ def verify(
     if fmt is ScanFormat.json:
         data = result.to_json()
         data["findings"] = [f.to_json() for f in findings]
-        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = _json(data)
     elif fmt is ScanFormat.sarif:
         from ringwall.model.findings import catalogue
         from ringwall.report.sarif import dumps_sarif, to_sarif
@@ -547,17 +552,15 @@ def scorecard(
     cni: CniOpt = None,
 ) -> None:
     """The five zero-trust principles scored per namespace and overall, with the evidence behind each score."""
-    import orjson
 
     from ringwall.analysis.scan import run_scan
     from ringwall.report.depth_formats import render_scorecard
 
-    wanted = _intent(intent)
-    estate = _load(paths, namespace, cni, IpBlockPods.auto, HostNetworkPods.node_ip, Compat.none)
+    estate, wanted = _estate_with_intent(paths, intent, namespace, cni)
     result = run_scan(estate, wanted)
     assert result.scorecard is not None
     if fmt is DepthFormat.json:
-        _write(orjson.dumps(result.scorecard.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n", output)
+        _write(_json(result.scorecard.to_json()), output)
     else:
         _write(render_scorecard(result.scorecard, md=fmt is DepthFormat.md), output)
     raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
@@ -576,7 +579,6 @@ def checks(
     layer: Annotated[str | None, typer.Option("--layer", help="Only this layer's checks.")] = None,
 ) -> None:
     """The catalogue of checks: ID, name, severity, layer, what triggers it and how to fix it."""
-    import orjson
 
     from ringwall.analysis.layers import scanners
     from ringwall.layers.hostfw import checks as _hostfw  # noqa: F401  (registers checks)
@@ -592,8 +594,7 @@ def checks(
              "summary": c.summary, "remediation": c.remediation, "help_uri": c.help_uri}
             for c in items
         ]
-        sys.stdout.write(orjson.dumps({"schema": "ringwall.checks/v1", "checks": data},
-                                      option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(_json({"schema": "ringwall.checks/v1", "checks": data}))
     elif fmt is ListFormat.md:
         rows = ["| ID | name | severity | layer | summary |", "|---|---|---|---|---|"]
         rows += [f"| {c.id} | {c.name} | {c.severity.label} | {c.layer} | {c.summary} |" for c in items]

@@ -32,20 +32,16 @@ def netpol_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
         w.key: list(engine.classes_in(engine.workload_classes.get(w.key, 0))) for w in engine.cluster.workloads
     }
     # External zones: a zone reaches a workload on what any of its addresses may use (union).
-    for ips, dmask, conn in engine.ingress_from_ips():
+    inbound = ((ips, mask, conn, True) for ips, mask, conn in engine.ingress_from_ips())
+    outbound = ((ips, mask, conn, False) for mask, ips, conn in engine.egress_to_ips())
+    for ips, mask, conn, towards_pods in (*inbound, *outbound):
         for zone in ctx.zones:
-            if zone.external and iv.intersect(zone.addresses, ips):
-                for cls in engine.classes_in(dmask):
-                    for w, _ in cls.members:
-                        key = (zone.endpoint, w.key)
-                        allowed[key] = allowed.get(key, NONE) | conn
-    for smask, ips, conn in engine.egress_to_ips():
-        for zone in ctx.zones:
-            if zone.external and iv.intersect(zone.addresses, ips):
-                for cls in engine.classes_in(smask):
-                    for w, _ in cls.members:
-                        key = (w.key, zone.endpoint)
-                        allowed[key] = allowed.get(key, NONE) | conn
+            if not (zone.external and iv.intersect(zone.addresses, ips)):
+                continue
+            for cls in engine.classes_in(mask):
+                for w, _ in cls.members:
+                    key = (zone.endpoint, w.key) if towards_pods else (w.key, zone.endpoint)
+                    allowed[key] = allowed.get(key, NONE) | conn
     ingress_iso = {k: any(engine.class_ingress[c.index].isolated or engine.class_ingress[c.index].admin
                           for c in cs) for k, cs in wl_classes.items()}
     egress_iso = {k: any(engine.class_egress[c.index].isolated or engine.class_egress[c.index].admin
