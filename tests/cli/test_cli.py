@@ -206,7 +206,7 @@ def test_scan_joins_host_firewall_layer(tmp_path: Path) -> None:
     data = json.loads(out)
     assert [layer["name"] for layer in data["layers"]] == ["netpol", "hostfw", "mesh", "gateway", "dns", "access"]
     hostfw = data["layers"][1]
-    assert hostfw["found"] is True and hostfw["details"]["rules"] > 0
+    assert hostfw["found"] is True and hostfw["details"]["hosts"]["worker"]["rules"] > 0
     ids = {f["id"] for f in data["findings"]}
     assert "RW-HOSTFW-022" in ids  # the NodePort DNAT that bypasses INPUT
     assert code == 1

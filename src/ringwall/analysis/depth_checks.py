@@ -71,11 +71,11 @@ def _layer_location(estate: Estate, layer: str) -> tuple:  # type: ignore[type-a
     if layer == "netpol" and estate.policies.policies:
         return (estate.policies.policies[0].document.locate(),)
     if layer == "hostfw":
-        from ringwall.analysis.hostfw_layer import host_ruleset_files
+        from ringwall.analysis.hosts import host_inventory
         from ringwall.model.location import Location
 
-        files = host_ruleset_files(estate)
-        return (Location(str(files[0]), 1),) if files else ()
+        hosts = host_inventory(estate)
+        return (Location(str(hosts[0].files[0]), 1),) if hosts else ()
     return ()
 
 

@@ -60,20 +60,20 @@ def netpol_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
 
 @register_flow_layer("hostfw")
 def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
-    from ringwall.analysis.hostfw_layer import host_ruleset_files
+    """One endpoint per host; what each external zone may open on the node's management ports and
+    NodePorts, through that host's own ruleset."""
+    from ringwall.analysis.hosts import host_inventory
 
-    files = host_ruleset_files(estate)
-    if not files:
+    hosts = host_inventory(estate)
+    if not hosts:
         return None
     from ringwall.layers.hostfw import values as V
     from ringwall.layers.hostfw.api import accepted_sources, load_ruleset
     from ringwall.model.diagnostics import DiagnosticSink
 
-    ruleset = load_ruleset(files, DiagnosticSink())  # diagnostics were reported by the scan layer
-    host = "host:" + (files[0].stem if len(files) == 1 else "node")
     ports = sorted({*MANAGEMENT_PORTS, *(p.node_port for s in estate.cluster.services for p in s.ports
                                         if p.node_port)})
-    allowed: dict[Pair, ConnectionSet] = {}
+    zone_sources: list[tuple[str, tuple[tuple[int, int], ...]]] = []
     for zone in ctx.zones:
         if not zone.external:
             continue
@@ -81,19 +81,26 @@ def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
         for cidr in to_cidrs(zone.addresses):
             rng, _ = V.parse_net(cidr)
             sources = iv.union(sources, rng)
-        if not sources:
-            continue
-        conn = NONE
-        for port in ports:
-            for proto in ("tcp", "udp"):
-                got = accepted_sources(ruleset, sources, "192.0.2.1", proto, port)
-                if got.may:
-                    conn = conn | ConnectionSet.of(proto.upper(), [(port, port)])
-        if conn:
-            allowed[(zone.endpoint, host)] = conn
+        if sources:
+            zone_sources.append((zone.endpoint, sources))
+    allowed: dict[Pair, ConnectionSet] = {}
+    for host in hosts:
+        ruleset = load_ruleset(host.files, DiagnosticSink())  # diagnostics were reported by the scan layer
+        for endpoint, sources in zone_sources:
+            conn = NONE
+            for port in ports:
+                for proto in ("tcp", "udp"):
+                    if accepted_sources(ruleset, sources, host.probe_address, proto, port).may:
+                        conn = conn | ConnectionSet.of(proto.upper(), [(port, port)])
+            if conn:
+                allowed[(endpoint, host.endpoint)] = conn
+    endpoints = {h.endpoint for h in hosts}
 
     def scope(src: str, dst: str) -> bool:
-        return dst == host
+        return dst in endpoints
 
+    unknown = [h.name for h in hosts if h.address is None]
+    note = (f"address unknown for {', '.join(unknown)} (no inventory or Node object): probed as "
+            "192.0.2.1" if unknown else "")
     return LayerView("hostfw", "Host firewall", scope, allowed, set(allowed), {}, not ctx.degradation.hostfw_flushed,
-                     "host address unknown without an inventory: probed as 192.0.2.1 on the management and NodePorts")
+                     note)

@@ -153,6 +153,8 @@ def build_flow_model(estate: Estate, zones: list[Zone] | None = None,
         if view is not None:
             views.append(view)
     workloads = [w.key for w in estate.cluster.workloads]
-    hosts = sorted({p[1] for v in views for p in v.allowed if p[1].startswith("host:")})
+    from ringwall.analysis.hosts import host_inventory
+
+    hosts = [h.endpoint for h in host_inventory(estate)] if any(v.name == "hostfw" for v in views) else []
     endpoints = workloads + [z.endpoint for z in ctx.zones if z.external] + hosts
     return FlowModel(endpoints, workloads, ctx.zones, views, ctx.degradation)

@@ -33,17 +33,29 @@ def host_ruleset_files(estate: Estate) -> list[Path]:
 
 @register_layer("hostfw")
 def scan_hostfw(estate: Estate) -> LayerReport | None:
-    files = host_ruleset_files(estate)
-    if not files:
+    from ringwall.analysis.hosts import host_inventory
+
+    hosts = host_inventory(estate)
+    if not hosts:
         return LayerReport("hostfw", "Host firewall", False, None, "no host ruleset given")
     from ringwall.layers.hostfw.api import check_ruleset, load_ruleset, summarize
 
-    ruleset = load_ruleset(files, estate.sink)
-    findings = check_ruleset(ruleset)
-    summary = summarize(ruleset)
-    inputs = [c for c in summary["base_chains"] if c["hook"] == "input"]
-    policies = ", ".join(f"{c['table']} {c['chain']}: {c['policy'] or 'accept'}" for c in inputs) or "no input chain"
-    exact = "exact" if summary["exact"] else "approximate (unknown matches)"
-    status = f"{len(files)} ruleset file(s), {summary['rules']} rules; input {policies}; {exact}"
-    enforced = bool(summary["rules"]) or any(c["policy"] == "drop" for c in inputs)
-    return LayerReport("hostfw", "Host firewall", True, enforced, status, summary, findings)
+    findings = []
+    details: dict[str, object] = {}
+    parts = []
+    enforced = True
+    for host in hosts:
+        ruleset = load_ruleset(host.files, estate.sink)
+        findings.extend(check_ruleset(ruleset))
+        summary = summarize(ruleset)
+        summary["address"] = host.address
+        summary["role"] = host.role
+        details[host.name] = summary
+        inputs = [c for c in summary["base_chains"] if c["hook"] == "input"]
+        drops = any(c["policy"] == "drop" for c in inputs)
+        enforced = enforced and (bool(summary["rules"]) or drops)
+        policy = "drop" if drops else ("accept" if inputs else "no input chain")
+        exact = "" if summary["exact"] else ", approximate"
+        parts.append(f"{host.name}: {summary['rules']} rules, input {policy}{exact}")
+    status = f"{len(hosts)} host(s) - " + "; ".join(parts)
+    return LayerReport("hostfw", "Host firewall", True, enforced, status, {"hosts": details}, findings)

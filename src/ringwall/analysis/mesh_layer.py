@@ -7,7 +7,6 @@ pairs the engine allows, because a flow the network already blocks needs no encr
 from __future__ import annotations
 
 import time
-import weakref
 from typing import TYPE_CHECKING
 
 from ringwall.analysis.connlist import compute_connlist
@@ -21,25 +20,24 @@ from ringwall.model.addresses import AddressError, parse_address
 if TYPE_CHECKING:
     from ringwall.analysis.estate import Estate
 
-_MODELS: dict[int, tuple[weakref.ref[Estate], MeshModel]] = {}
-_OPTIONS: dict[int, MeshOptions] = {}
-
-
 def set_mesh_options(estate: Estate, options: MeshOptions) -> None:
-    """Record CLI options (``--mesh``, ``--istio-root-namespace``) for this estate's mesh model."""
-    _OPTIONS[id(estate)] = options
-    _MODELS.pop(id(estate), None)
+    """Record CLI options (``--mesh``, ``--istio-root-namespace``) for this estate's mesh model.
+
+    Options and model live on the estate itself, so they can never leak to another estate.
+    """
+    estate._mesh_options = options  # type: ignore[attr-defined]
+    estate._mesh_model = None  # type: ignore[attr-defined]
 
 
 def mesh_model(estate: Estate) -> MeshModel:
     """The mesh model of an estate, built once per estate."""
-    hit = _MODELS.get(id(estate))
-    if hit is not None and hit[0]() is estate:
-        return hit[1]
+    model: MeshModel | None = getattr(estate, "_mesh_model", None)
+    if model is not None:
+        return model
     t = time.perf_counter()
-    model = MeshModel(estate.inventory, _OPTIONS.get(id(estate)), estate.sink)
+    model = MeshModel(estate.inventory, getattr(estate, "_mesh_options", None), estate.sink)
     estate.timings["mesh_model"] = time.perf_counter() - t
-    _MODELS[id(estate)] = (weakref.ref(estate), model)
+    estate._mesh_model = model  # type: ignore[attr-defined]
     return model
 
 
