@@ -300,6 +300,10 @@ def explain(
     if s.is_address and d.is_address:
         raise _fail("at least one of --src and --dst must be a workload")
     result = ex.explain(engine, estate.cni, s, d, protocol, number)
+    if estate.calico and not estate.calico_applies:
+        result.cni_notes.append(f"{len(estate.calico.policies)} Calico policies are void: the CNI is {estate.cni.name}")
+    if estate.cilium and not estate.cilium_applies:
+        result.cni_notes.append(f"{len(estate.cilium.policies)} Cilium policies are void: the CNI is {estate.cni.name}")
     from ringwall.analysis.explain_layers import explain_all_layers, render_all_layers
 
     everything = explain_all_layers(estate, s, d, protocol, number)

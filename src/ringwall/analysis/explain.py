@@ -7,7 +7,7 @@ reach api?" is answered from evidence, not guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ringwall.analysis.endpoints import Endpoint
 from ringwall.layers.netpol.cni import CniInfo
@@ -30,6 +30,8 @@ class Explanation:
     ingress: DirectionDecision
     allowed: ConnectionSet
     note: str = ""
+    cni_notes: list[str] = field(default_factory=list)
+    """Policy kinds present in the input that the CNI in use does not enforce (void)."""
 
     @property
     def verdict(self) -> str:
@@ -49,7 +51,8 @@ class Explanation:
             "verdict": self.verdict,
             "allowed": str(self.allowed),
             "allowed_ports": self.allowed.to_json(),
-            "cni": {"name": self.cni.name, "enforces": self.cni.enforces, "source": self.cni.source},
+            "cni": {"name": self.cni.name, "enforces": self.cni.enforces, "source": self.cni.source,
+                    "void_policies": self.cni_notes},
             "layers": {
                 "netpol": {
                     "enforced": self.enforced,
@@ -71,6 +74,8 @@ def _direction_json(d: DirectionDecision, protocol: str | None, port: int | None
         ],
         "matching_rules": [_match_json(m, protocol, port) for m in d.matches],
         "rules_matching_peer_but_no_port": [_match_json(m, protocol, port) for m in d.peer_only],
+        "cni_policies": [{"policy": ref, "order": order, "location": loc.to_json()}
+                         for ref, order, loc in d.cni_selecting],
         "cluster_wide_policies": [
             {"policy": p.ref, "tier": p.tier, "priority": p.priority, "location": p.document.locate().to_json()}
             for p in d.admin_selecting
@@ -123,6 +128,7 @@ def render_text(e: Explanation) -> str:
     lines = [f"Flow: {flow}", f"Verdict: {e.verdict.upper()}" + (f" (allowed: {e.allowed})" if e.port is None else "")]
     lines.append("")
     lines.append(f"netpol layer - {e.cni.describe()}")
+    lines += [f"  {note}" for note in e.cni_notes]
     if not e.enforced:
         lines.append("  The CNI does not enforce NetworkPolicy: the policies below are void, everything is allowed.")
     for d, who in ((e.egress, e.src.label), (e.ingress, e.dst.label)):
@@ -139,6 +145,10 @@ def _direction_text(d: DirectionDecision, who: str, protocol: str | None, port: 
         what = "an address outside the cluster" if d.direction else ""
         return [f"{title} not applicable ({what or 'not a pod under NetworkPolicy'}; no policy can select it)"]
     out: list[str] = []
+    if d.cni_selecting:
+        out.append(f"{title} CNI policies selecting it (evaluated in this order):")
+        out += [f"    - {ref} ({order})  ({loc})" for ref, order, loc in d.cni_selecting]
+        title = "    and"
     if d.admin_selecting:
         out.append(f"{title} cluster-wide policies (first matching rule wins, by tier and priority):")
         for p in d.admin_selecting:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ringwall.model import intervals as iv
 from ringwall.model.connections import ALL, NONE, ConnectionSet
+from ringwall.model.location import Location
 
 from .admin import AdminRule, TieredPolicy
 from .engine import Engine, PodClass, conn_for
@@ -41,6 +42,8 @@ class DirectionDecision:
     admin: list[AdminMatch] = field(default_factory=list)
     """Admin/Baseline rules whose peers match, in evaluation order (first match per port decides)."""
     admin_selecting: list[TieredPolicy] = field(default_factory=list)
+    cni_selecting: list[tuple[str, str, Location]] = field(default_factory=list)
+    """Calico / Cilium policies whose selector takes the subject: (ref, tier and order, location)."""
     engine_allowed: ConnectionSet | None = None
     """The engine's verdict for this pair and direction (all tiers); authoritative when set."""
 
@@ -93,6 +96,14 @@ def decide(engine: Engine, direction: str, subject: PodClass | None, peer: Peer)
                 else:
                     dst_ports = peer.ports if isinstance(peer, PodClass) else None
                 result.admin.append(AdminMatch(apol, arule, engine.resolve_ports(arule.rules_ports, dst_ports)))
+    calico = [(cp, engine.calico_subjects[i]) for i, cp in enumerate(engine.calico)]
+    for cp, mask in sorted(calico, key=lambda x: x[0].sort_key):
+        if cp.affects(direction) and mask & subject.bit:
+            result.cni_selecting.append((cp.ref, f"tier {cp.tier}, order {cp.order:g}", cp.document.locate()))
+    for i, cil in enumerate(engine.cilium):
+        if direction in cil.sections and engine.cilium_subjects[i] & subject.bit:
+            result.cni_selecting.append((cil.ref, "Cilium: deny rules first, then the union of allows",
+                                         cil.document.locate()))
     result.engine_allowed = _engine_verdict(engine, direction, subject, peer)
     return result
 
