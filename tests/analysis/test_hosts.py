@@ -50,3 +50,16 @@ def test_inventory_naming_a_missing_file_is_a_warning(tmp_path: Path) -> None:
     estate = load_estate([str(tmp_path)])
     assert [h.name for h in host_inventory(estate)] == ["bastion"]
     assert [d.code for d in estate.sink.items] == ["hosts.inventory", "hosts.inventory"]
+
+
+def test_host_firewall_decides_hostnetwork_workloads(tmp_path: Path) -> None:
+    shutil.copytree(REPO_ROOT / "examples" / "shop", tmp_path / "shop")
+    shutil.copy(HOSTS / "k8s-worker.rules", tmp_path / "worker.rules")
+    model = build_flow_model(load_estate([str(tmp_path)]))
+    view = model.layer("hostfw")
+    assert view is not None
+    pair = ("zone:internet", "monitoring/node-exporter[DaemonSet]")
+    assert view.scope(*pair)
+    assert not view.verdict(pair).allows("TCP", 9100)  # the worker's INPUT drops it
+    assert model.combined(pair).allows("TCP", 9100) is False
+    assert not view.scope("backend/api[Deployment]", "monitoring/node-exporter[DaemonSet]")  # pods: not modelled

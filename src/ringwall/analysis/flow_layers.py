@@ -61,7 +61,12 @@ def netpol_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
 @register_flow_layer("hostfw")
 def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
     """One endpoint per host; what each external zone may open on the node's management ports and
-    NodePorts, through that host's own ruleset."""
+    NodePorts, through that host's own ruleset; and what reaches hostNetwork workloads' ports.
+
+    Only ports something listens on are probed: a host firewall's verdict on other ports of a
+    hostNetwork workload is not computed (the flow then counts as blocked by this layer, which is
+    true when the input chain ends in drop - the case checks report otherwise).
+    """
     from ringwall.analysis.hosts import host_inventory
 
     hosts = host_inventory(estate)
@@ -83,6 +88,10 @@ def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
             sources = iv.union(sources, rng)
         if sources:
             zone_sources.append((zone.endpoint, sources))
+    # hostNetwork workloads listen on the nodes themselves: the host firewalls decide who reaches
+    # their ports (a workload on every node is reachable where any host lets the traffic in).
+    hostnet = {w.key: sorted({(p.protocol, p.port) for v in w.variants for p in v.ports if p.protocol != "SCTP"})
+               for w in estate.cluster.workloads if w.host_network}
     allowed: dict[Pair, ConnectionSet] = {}
     for host in hosts:
         ruleset = load_ruleset(host.files, DiagnosticSink())  # diagnostics were reported by the scan layer
@@ -94,10 +103,15 @@ def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
                         conn = conn | ConnectionSet.of(proto.upper(), [(port, port)])
             if conn:
                 allowed[(endpoint, host.endpoint)] = conn
+            for key, listening in hostnet.items():
+                for proto, port in listening:
+                    if accepted_sources(ruleset, sources, host.probe_address, proto.lower(), port).may:
+                        pair = (endpoint, key)
+                        allowed[pair] = allowed.get(pair, NONE) | ConnectionSet.of(proto, [(port, port)])
     endpoints = {h.endpoint for h in hosts}
 
     def scope(src: str, dst: str) -> bool:
-        return dst in endpoints
+        return dst in endpoints or (src.startswith("zone:") and dst in hostnet)
 
     unknown = [h.name for h in hosts if h.address is None]
     note = (f"address unknown for {', '.join(unknown)} (no inventory or Node object): probed as "
