@@ -21,7 +21,9 @@ from ringwall.analysis.intent import IntentError, load_intent
 from ringwall.generate.base import TARGETS, Context, GeneratedFile
 from ringwall.generate.spec import load_spec
 
-TARGET_MODULES = ("nftables", "iptables", "netpol", "istio", "linkerd", "sshd", "wireguard")
+TARGET_MODULES = ("nftables", "iptables", "netpol", "istio", "linkerd", "sshd", "wireguard", "coredns",
+                  "gateway_envoy",  # edge: Gateway API + Envoy Gateway
+                  "gateway_istio")  # edge: Istio ingress gateway
 """Importing a target module registers it; this order is the order of the target table."""
 
 
@@ -31,8 +33,11 @@ def _load_targets() -> None:
 
 
 def target_names() -> list[str]:
+    """Every target, in the table's order (TARGET_MODULES), however the modules happened to be imported."""
     _load_targets()
-    return list(TARGETS)
+    order = {name: i for i, name in enumerate(TARGET_MODULES)}
+    return sorted(TARGETS, key=lambda name: (order.get(TARGETS[name].generate.__module__.rsplit(".", 1)[-1],
+                                                       len(order)), name))
 
 
 def generate(intent_path: str | Path, targets: Sequence[str] | None = None,
@@ -50,7 +55,7 @@ def generate(intent_path: str | Path, targets: Sequence[str] | None = None,
 
         estate = load_estate(list(workloads))
     ctx = Context(intent, spec, estate)
-    chosen = list(targets) if targets else list(TARGETS)
+    chosen = list(targets) if targets else target_names()
     unknown = [t for t in chosen if t not in TARGETS]
     if unknown:
         raise IntentError(f"unknown target(s) {', '.join(unknown)}; choose among {', '.join(TARGETS)}")
