@@ -23,7 +23,8 @@ from ringwall.generate.spec import load_spec
 
 TARGET_MODULES = ("nftables", "iptables", "netpol", "istio", "linkerd", "sshd", "wireguard", "coredns",
                   "gateway_envoy",  # edge: Gateway API + Envoy Gateway
-                  "gateway_istio")  # edge: Istio ingress gateway
+                  "gateway_istio",  # edge: Istio ingress gateway
+                  "gateway_kong")  # edge: Kong Ingress Controller
 """Importing a target module registers it; this order is the order of the target table."""
 
 
@@ -111,7 +112,8 @@ def generate_command(
     = None,
     targets: Annotated[list[str] | None, typer.Option(
         "--targets", "-t", help="Targets to generate (repeatable or comma-separated): "
-        "nftables, iptables, netpol, istio, linkerd, sshd, wireguard. Default: all.")] = None,
+        "nftables, iptables, netpol, istio, linkerd, sshd, wireguard, coredns, gateway-envoy, "
+        "gateway-istio, gateway-kong. Default: all.")] = None,
     diff: Annotated[bool, typer.Option("--diff", help="With -o: show what would change; write nothing; "
                                        "exit 1 when something would.")] = False,
     workloads: Annotated[list[Path] | None, typer.Option(
