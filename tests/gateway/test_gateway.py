@@ -191,8 +191,9 @@ ENVOY_CASES = [
      "metadata: {name: mtls, namespace: shop}\nspec:\n  targetRefs: [{kind: Gateway, name: gw}]\n"
      "  tls:\n    clientValidation: {mode: VerifyIfGiven, caCertificateRefs: [{name: ca}]}\n",
      [OPEN_ATTACH, ("RW-GW-003", "ClientTrafficPolicy/shop/mtls clientValidation mode VerifyIfGiven: client "
-                                 "certificates are not strictly verified")], [("jwt", True)],
-     "clienttrafficpolicy_types.go: only RequireAndVerify enforces"),
+                                 "certificates are not strictly verified")], [("jwt", True), ("client-cert", False)],
+     "clienttrafficpolicy_types.go: only RequireAndVerify enforces; the listener's client check counts for "
+     "its routes, as optional"),
 ]
 
 

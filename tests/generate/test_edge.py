@@ -133,8 +133,6 @@ def test_envoy_closed_loop(tmp_path: Path) -> None:
     assert not [f for f in findings if f.check.id in ("RW-GW-003", "RW-GW-005", "RW-GW-006", "RW-GW-009")]
 
 
-@pytest.mark.xfail(strict=True, reason="reader gap: layers/gateway/routes.py reads ClientTrafficPolicy "
-                   "clientValidation only for RW-GW-003, it does not count it as a listener's authentication")
 def test_envoy_client_certificate_seen_by_reader(tmp_path: Path) -> None:
     d, _ = _generated(EDGE, "gateway-envoy", tmp_path)
     routes, _ = _scan(d)

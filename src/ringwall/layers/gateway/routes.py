@@ -356,6 +356,17 @@ def _gateway_api(inv: Inventory, res: GatewayResult) -> None:
                     merge = route_pols and all((p.obj.get("spec") or {}).get("mergeType") for p in route_pols)
                     effective = (route_pols + upper) if merge else (route_pols or upper)
                     auth = [a for p in effective for a in _policy_auth(p)]
+                    # Client certificates are checked at the listener (ClientTrafficPolicy): they
+                    # authenticate every route served there.
+                    client_pols = (attached(ctp, "Gateway", gkey[0], gkey[1], str(li.get("name")))
+                                   or attached(ctp, "Gateway", gkey[0], gkey[1]))
+                    for cp in client_pols:
+                        cv = ((cp.obj.get("spec") or {}).get("tls") or {}).get("clientValidation")
+                        if isinstance(cv, dict):
+                            strict = (cv.get("mode", "RequireAndVerify") == "RequireAndVerify"
+                                      and not cv.get("optional"))
+                            where = cp.locate(("spec", "tls", "clientValidation"))
+                            auth.append(Auth("client-cert", strict, cp.ref, where, "" if strict else "optional"))
                     if route_pols and not merge and upper:
                         lost = [a.kind for p in upper for a in _policy_auth(p)]
                         have = {a.kind for a in auth}
