@@ -142,8 +142,8 @@ def render_text(e: Explanation) -> str:
 def _direction_text(d: DirectionDecision, who: str, protocol: str | None, port: int | None) -> list[str]:
     title = f"  {d.direction.capitalize()} at {who}:"
     if not d.applies:
-        what = "an address outside the cluster" if d.direction else ""
-        return [f"{title} not applicable ({what or 'not a pod under NetworkPolicy'}; no policy can select it)"]
+        # An address, or a hostNetwork pod (node traffic): no policy can select it.
+        return [f"{title} not applicable ({who} is not a pod under NetworkPolicy; no policy can select it)"]
     out: list[str] = []
     if d.cni_selecting:
         out.append(f"{title} CNI policies selecting it (evaluated in this order):")

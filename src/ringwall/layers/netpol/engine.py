@@ -230,7 +230,6 @@ class Engine:
 
     def _build_classes(self) -> None:
         index: dict[tuple[object, ...], PodClass] = {}
-        host_as_node = self.options.host_network == "node-ip"
         for w in self.cluster.workloads:
             for v in w.variants:
                 groups: dict[int, list[int]] = {}
@@ -260,7 +259,6 @@ class Engine:
                         cls.ips = iv.union(cls.ips, ips)
                     cls.members.append((w, v))
                     self.workload_classes[w.key] = self.workload_classes.get(w.key, 0) | cls.bit
-        del host_as_node
 
     # --------------------------------------------------------------- selectors
     def _label_index(self, namespace: str) -> tuple[int, dict[tuple[str, str], int], dict[str, int]]:
