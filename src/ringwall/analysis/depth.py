@@ -68,8 +68,9 @@ class DepthResult:
         }
 
 
-def _pieces(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet) -> PairDepth:
-    """The weakest piece of ``space`` that the layers block, and by whom."""
+def weakest_piece(pair: Pair, verdicts: dict[str, ConnectionSet], space: ConnectionSet) -> PairDepth:
+    """The weakest piece of ``space`` that the layers block, and by whom (``verify`` judges an
+    intent's unwanted connections with it, ``depth`` each protocol)."""
     open_ = space
     for c in verdicts.values():
         open_ = open_ & c
@@ -116,7 +117,7 @@ def _by_protocol(pair: Pair, model: FlowModel) -> list[PairDepth]:
     for proto in PROTOCOLS:
         only = _PROTO_ALL[proto]
         sub = {n: c & only for n, c in verdicts.items()}
-        out.append(_pieces(pair, sub, only))
+        out.append(weakest_piece(pair, sub, only))
     return out
 
 

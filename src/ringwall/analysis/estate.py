@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ringwall.analysis.connlist import Connlist, compute_connlist
 from ringwall.layers.netpol.admin import TieredPolicy, load_admin_policies
 from ringwall.layers.netpol.calico import CalicoSet, load_calico
 from ringwall.layers.netpol.cilium import CiliumSet, load_cilium
@@ -41,7 +42,8 @@ class Estate:
     sink: DiagnosticSink
     options: LoadOptions
     timings: dict[str, float] = field(default_factory=dict)
-    _engine: Engine | None = None
+    _engines: dict[bool, Engine] = field(default_factory=dict)
+    _connlists: dict[bool, Connlist] = field(default_factory=dict)
     calico: CalicoSet = field(default_factory=CalicoSet)
     cilium: CiliumSet = field(default_factory=CiliumSet)
 
@@ -64,8 +66,9 @@ class Estate:
         """The NetworkPolicy engine; ``enforced=None`` follows the detected CNI."""
         if enforced is None:
             enforced = self.cni.enforces is not False
-        if self._engine is not None and self._engine.options.enforced == enforced:
-            return self._engine
+        cached = self._engines.get(enforced)
+        if cached is not None:
+            return cached
         t = time.perf_counter()
         engine = Engine(
             self.inventory.cluster,
@@ -81,9 +84,17 @@ class Estate:
             cilium=self.cilium if self.cilium and self.cilium_applies else None,
         )
         self.timings["engine"] = self.timings.get("engine", 0.0) + time.perf_counter() - t
-        if enforced == (self.cni.enforces is not False):
-            self._engine = engine
+        self._engines[enforced] = engine
         return engine
+
+    def connlist(self, *, enforced: bool | None = None) -> Connlist:
+        """Who reaches whom at workload level (computed once per engine; several layers read it)."""
+        engine = self.engine(enforced=enforced)
+        key = engine.options.enforced
+        cached = self._connlists.get(key)
+        if cached is None:
+            cached = self._connlists[key] = compute_connlist(engine)
+        return cached
 
 
 def load_estate(

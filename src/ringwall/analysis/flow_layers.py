@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ringwall.analysis.connlist import compute_connlist
 from ringwall.analysis.flows import FlowContext, LayerView, Pair, register_flow_layer
 from ringwall.model import intervals as iv
 from ringwall.model.addresses import to_cidrs
@@ -23,7 +22,7 @@ MANAGEMENT_PORTS = (22, 2379, 6443, 10250, 10255)
 def netpol_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
     enforces = estate.cni.enforces is not False and not ctx.degradation.cni_none
     engine = estate.engine(enforced=True)
-    connlist = compute_connlist(engine)
+    connlist = estate.connlist(enforced=True)
     allowed: dict[Pair, ConnectionSet] = {}
     for c in connlist.connections:
         if not (c.src_is_ip or c.dst_is_ip):
@@ -73,8 +72,7 @@ def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
     if not hosts:
         return None
     from ringwall.layers.hostfw import values as V
-    from ringwall.layers.hostfw.api import accepted_sources, load_ruleset
-    from ringwall.model.diagnostics import DiagnosticSink
+    from ringwall.layers.hostfw.api import accepted_sources
 
     ports = sorted({*MANAGEMENT_PORTS, *(p.node_port for s in estate.cluster.services for p in s.ports
                                         if p.node_port)})
@@ -94,7 +92,7 @@ def hostfw_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
                for w in estate.cluster.workloads if w.host_network}
     allowed: dict[Pair, ConnectionSet] = {}
     for host in hosts:
-        ruleset = load_ruleset(host.files, DiagnosticSink())  # diagnostics were reported by the scan layer
+        ruleset = host.ruleset(None)  # its diagnostics belong to the scan layer's report
         for endpoint, sources in zone_sources:
             conn = NONE
             for port in ports:

@@ -35,9 +35,8 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
     meshed = [w for w in workloads if _has_proxy(model, w)]
     if not meshed:
         return None
-    from ringwall.analysis.connlist import compute_connlist
 
-    connlist = compute_connlist(estate.engine())
+    connlist = estate.connlist()
     pairs: list[MeshPair] = []
     full = len(workloads) * len(meshed) <= FULL_PAIRS
     if full:

@@ -38,14 +38,14 @@ def scan_hostfw(estate: Estate) -> LayerReport | None:
     hosts = host_inventory(estate)
     if not hosts:
         return LayerReport("hostfw", "Host firewall", False, None, "no host ruleset given")
-    from ringwall.layers.hostfw.api import check_ruleset, load_ruleset, summarize
+    from ringwall.layers.hostfw.api import check_ruleset, summarize
 
     findings = []
     details: dict[str, object] = {}
     parts = []
     enforced = True
     for host in hosts:
-        ruleset = load_ruleset(host.files, estate.sink)
+        ruleset = host.ruleset(estate.sink)
         findings.extend(check_ruleset(ruleset))
         summary = summarize(ruleset)
         summary["address"] = host.address

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ringwall.model.addresses import AddressError, parse_address
+from ringwall.model.diagnostics import Diagnostic, DiagnosticSink
 from ringwall.model.location import Location
 
 if TYPE_CHECKING:
     from ringwall.analysis.estate import Estate
+    from ringwall.layers.hostfw.model import Ruleset
 
 PLACEHOLDER_ADDRESS = "192.0.2.1"
 
@@ -38,6 +40,21 @@ class Host:
     address: str | None = None
     role: str | None = None
     location: Location | None = None
+    _loaded: tuple[Ruleset, list[Diagnostic]] | None = field(default=None, repr=False)
+    _told: list[DiagnosticSink] = field(default_factory=list, repr=False)
+
+    def ruleset(self, sink: DiagnosticSink | None) -> Ruleset:
+        """The host's ruleset, read once; its diagnostics reach each ``sink`` that asks, once
+        (``None``: the caller reports nothing, e.g. a second view of the same host)."""
+        if self._loaded is None:
+            from ringwall.layers.hostfw.api import load_ruleset
+
+            own = DiagnosticSink()
+            self._loaded = (load_ruleset(self.files, own), own.items)
+        if sink is not None and not any(s is sink for s in self._told):
+            self._told.append(sink)
+            sink.items.extend(self._loaded[1])
+        return self._loaded[0]
 
     @property
     def endpoint(self) -> str:

@@ -60,7 +60,7 @@ def mesh_connlist(estate: Estate, focus: str | None = None, *, include_external:
     addresses have no mesh destination and are left out.
     """
     model = mesh_model(estate)
-    cl = compute_connlist(estate.engine(), focus)
+    cl = compute_connlist(estate.engine(), focus) if focus else estate.connlist()
     by_key = {w.key: w for w in estate.cluster.workloads}
     pairs = []
     for c in cl.connections:

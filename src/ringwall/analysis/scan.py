@@ -10,7 +10,7 @@ from ringwall import __version__
 from ringwall.analysis.depth import DepthResult, compute_depth
 from ringwall.analysis.depth_checks import cross_layer_findings
 from ringwall.analysis.estate import Estate
-from ringwall.analysis.flows import build_flow_model
+from ringwall.analysis.flows import FlowModel, build_flow_model
 from ringwall.analysis.intent import Intent
 from ringwall.analysis.layers import LayerReport, scanners
 from ringwall.analysis.scorecard import Scorecard, compute_scorecard
@@ -46,7 +46,11 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict)
     depth: DepthResult | None = None
     scorecard: Scorecard | None = None
-    flow_layers: list[str] = field(default_factory=list)
+    model: FlowModel | None = None
+
+    @property
+    def flow_layers(self) -> list[str]:
+        return [v.name for v in self.model.layers] if self.model else []
     verified: VerifyResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -148,11 +152,11 @@ def run_scan(estate: Estate, intent: Intent | None = None, *, cross_layer: bool 
     verified = None
     if intent is not None:
         say("verify against the intent")
-        verified = verify(estate, intent)
+        verified = verify(estate, intent, model)
         seen = {(f.check.id, f.subject, f.detail) for f in findings}
         findings.extend(f for f in verified.findings if (f.check.id, f.subject, f.detail) not in seen)
     scorecard = compute_scorecard(estate, model, findings, layers_found=frozenset(r.name for r in reports if r.found))
     result = ScanResult(estate, reports, conn, sort_findings(findings), depth=depth, scorecard=scorecard,
-                        flow_layers=[v.name for v in model.layers], verified=verified)
+                        model=model, verified=verified)
     result.timings = {**estate.timings, "analysis": time.perf_counter() - t}
     return result

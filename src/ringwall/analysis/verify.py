@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ringwall.analysis.depth import weakest_piece
 from ringwall.analysis.estate import Estate
 from ringwall.analysis.flows import FlowModel, Pair, build_flow_model
 from ringwall.analysis.intent import Intent, IntentError
@@ -96,8 +97,9 @@ def _expand(name: str, intent: Intent, estate: Estate) -> list[str]:
     return hits
 
 
-def verify(estate: Estate, intent: Intent) -> VerifyResult:
-    model = build_flow_model(estate, intent.zones)
+def verify(estate: Estate, intent: Intent, model: FlowModel | None = None) -> VerifyResult:
+    """``model``: the flow model built with the intent's zones, when the caller already has it."""
+    model = model or build_flow_model(estate, intent.zones)
     result = VerifyResult(intent, model)
     loc = _Locator(intent.path)
     wanted: dict[Pair, ConnectionSet] = {}
@@ -167,10 +169,10 @@ def verify(estate: Estate, intent: Intent) -> VerifyResult:
         if open_:
             open_to.setdefault(d, []).append((s, open_, tuple(model.verdicts(pair))))
             continue
-        pd = _unwanted_depth(model, pair, unwanted)
-        if pd[0] < intent.min_depth:
+        pd = weakest_piece(pair, model.verdicts(pair), unwanted)
+        if pd.depth < intent.min_depth:
             shallow.setdefault(d, {})
-            shallow[d][pd[1]] = shallow[d].get(pd[1], 0) + 1
+            shallow[d][pd.blocking] = shallow[d].get(pd.blocking, 0) + 1
     for d in judged:
         seen = {p[0] for p in candidates if p[1] == d}
         for s_kind in ("workload", "zone"):
@@ -202,23 +204,6 @@ def verify(estate: Estate, intent: Intent) -> VerifyResult:
                 _where(wl, d, loc), d, ",".join(layers), properties={"sources": n, "layers": list(layers)},
             ))
     return result
-
-
-def _unwanted_depth(model: FlowModel, pair: Pair, unwanted: ConnectionSet) -> tuple[int, tuple[str, ...]]:
-    """Depth of the unwanted connections of a pair: the weakest piece's blocking layers."""
-    verdicts = model.verdicts(pair)
-    pieces: dict[tuple[str, ...], ConnectionSet] = {(): unwanted}
-    for name, allowed in verdicts.items():
-        new: dict[tuple[str, ...], ConnectionSet] = {}
-        for layers, conn in pieces.items():
-            stop, keep = conn - allowed, conn & allowed
-            if stop:
-                new[(*layers, name)] = new.get((*layers, name), NONE) | stop
-            if keep:
-                new[layers] = new.get(layers, NONE) | keep
-        pieces = new
-    layers = min(pieces, key=lambda k: (len(k), k)) if pieces else ()
-    return len(layers), layers
 
 
 def _where(wl: dict, key: str, loc: _Locator) -> tuple[Location, ...]:  # type: ignore[type-arg]

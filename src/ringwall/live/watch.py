@@ -68,11 +68,10 @@ class Observation:
 
 
 def observe(estate: Estate, roots: tuple[str, ...] = ()) -> Observation:
-    from ringwall.analysis.connlist import compute_connlist
     from ringwall.analysis.scan import run_scan
     from ringwall.model.diagnostics import Level
 
-    connlist = compute_connlist(estate.engine())
+    connlist = estate.connlist()
     findings = {finding_key(f, roots): f for f in run_scan(estate).findings}
     errors = sum(1 for d in estate.sink.items if d.level is Level.ERROR)
     return Observation(_now(), connlist, findings, errors)

@@ -31,7 +31,7 @@ def _env() -> Environment:
 def graph_dot(result: ScanResult) -> tuple[str, int]:
     """The combined connectivity graph: edges solid when encrypted, red and dashed when the blocked
     rest of the pair hangs on one layer, grey otherwise."""
-    model = build_flow_model(result.estate)
+    model = result.model or build_flow_model(result.estate)
     depth = {(p.pair[0], p.pair[1]): p for p in (result.depth.pairs if result.depth else [])}
     edges = []
     for pair in sorted(model.candidate_pairs()):
@@ -90,7 +90,7 @@ def coverage(result: ScanResult) -> tuple[list[str], list[dict[str, Any]]]:
     in its scope sends. Restrictions made by the *source's* egress rules do not count for the
     destination.
     """
-    model = build_flow_model(result.estate)
+    model = result.model or build_flow_model(result.estate)
     layers = [v for v in model.layers]
     sources = model.endpoints
     rows = []
