@@ -60,7 +60,7 @@ def test_depth_with_a_second_layer(monkeypatch: pytest.MonkeyPatch) -> None:
     def second(est, ctx: FlowContext) -> LayerView:  # type: ignore[no-untyped-def]
         return LayerView("extra", "Extra", lambda s, d: d == CACHE, {}, set(), {})
 
-    monkeypatch.setattr(flows_mod, "_BUILDERS", [*flows_mod._BUILDERS, ("extra", second)])
+    monkeypatch.setattr(flows_mod._BUILDERS, "_items", [*flows_mod._BUILDERS._items, ("extra", second)])
     model = build_flow_model(estate())
     result = compute_depth(model)
     single = {(d, layer): n for d, layer, n in result.single_layer()}

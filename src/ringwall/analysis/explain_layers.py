@@ -15,19 +15,13 @@ from typing import Any
 from ringwall.analysis.endpoints import Endpoint
 from ringwall.analysis.estate import Estate
 from ringwall.analysis.flows import FlowModel, build_flow_model
+from ringwall.analysis.registry import Registry
 from ringwall.model import intervals as iv
 from ringwall.model.connections import ALL, ConnectionSet
 
 Detail = Callable[[Estate, Endpoint, Endpoint, str | None, int | None], dict[str, Any] | None]
-_DETAILS: list[tuple[str, Detail]] = []
-
-
-def register_explainer(name: str) -> Callable[[Detail], Detail]:
-    def deco(fn: Detail) -> Detail:
-        if all(n != name for n, _ in _DETAILS):
-            _DETAILS.append((name, fn))
-        return fn
-    return deco
+_DETAILS: Registry[Detail] = Registry()
+register_explainer = _DETAILS.register
 
 
 @dataclass
@@ -93,7 +87,7 @@ def explain_all_layers(estate: Estate, src: Endpoint, dst: Endpoint, protocol: s
         allowed = view.verdict(pair)
         prot = tuple(sorted(view.protections.get(pair, frozenset()))) if allowed is not None else ()
         result.layers.append(LayerSay(view.name, view.title, allowed, prot, view.enforced))
-    for name, fn in _DETAILS:
+    for name, fn in _DETAILS.items():
         detail = fn(estate, src, dst, protocol, port)
         if detail is None:
             continue

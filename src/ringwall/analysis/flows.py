@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ringwall.analysis.registry import Registry
 from ringwall.analysis.zones import Zone, default_zones
 from ringwall.model.connections import ALL, NONE, ConnectionSet
 
@@ -71,15 +72,8 @@ class Degradation:
 
 
 LayerBuilder = Callable[["Estate", "FlowContext"], "LayerView | None"]
-_BUILDERS: list[tuple[str, LayerBuilder]] = []
-
-
-def register_flow_layer(name: str) -> Callable[[LayerBuilder], LayerBuilder]:
-    def deco(fn: LayerBuilder) -> LayerBuilder:
-        if all(n != name for n, _ in _BUILDERS):
-            _BUILDERS.append((name, fn))
-        return fn
-    return deco
+_BUILDERS: Registry[LayerBuilder] = Registry()
+register_flow_layer = _BUILDERS.register
 
 
 @dataclass
@@ -143,10 +137,7 @@ def build_flow_model(estate: Estate, zones: list[Zone] | None = None,
 
     ctx = FlowContext(zones or default_zones(), degradation or Degradation())
     views: list[LayerView] = []
-    from ringwall.analysis.layers import LAYER_ORDER
-
-    order = {name: i for i, name in enumerate(LAYER_ORDER)}
-    for name, builder in sorted(_BUILDERS, key=lambda item: order.get(item[0], len(order))):
+    for name, builder in _BUILDERS.items():
         if name in ctx.degradation.without:
             continue
         view = builder(estate, ctx)

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ringwall.analysis.registry import LAYER_ORDER, Registry
+
+__all__ = ["LAYER_ORDER", "LayerReport", "LayerScanner", "register_layer", "scanners"]
 from ringwall.model.findings import Finding
 
 if TYPE_CHECKING:
@@ -34,24 +37,13 @@ class LayerReport:
         }
 
 
-LAYER_ORDER = ("netpol", "hostfw", "mesh", "gateway", "dns", "access")
-"""Outside-in is how people read an estate; reports list layers in this order."""
-
 LayerScanner = Callable[["Estate"], LayerReport | None]
-_SCANNERS: list[tuple[str, LayerScanner]] = []
-
-
-def register_layer(name: str) -> Callable[[LayerScanner], LayerScanner]:
-    def deco(fn: LayerScanner) -> LayerScanner:
-        if all(n != name for n, _ in _SCANNERS):
-            _SCANNERS.append((name, fn))
-        return fn
-    return deco
+_SCANNERS: Registry[LayerScanner] = Registry()
+register_layer = _SCANNERS.register
 
 
 def scanners() -> list[tuple[str, LayerScanner]]:
     # Importing the built-in layers registers them.
     from ringwall.analysis import edge_layers, hostfw_layer, mesh_layer, netpol_layer  # noqa: F401
 
-    order = {name: i for i, name in enumerate(LAYER_ORDER)}
-    return sorted(_SCANNERS, key=lambda item: order.get(item[0], len(order)))
+    return _SCANNERS.items()
