@@ -181,6 +181,8 @@ class CalicoSet:
     """(namespace, name) -> labels of the ServiceAccounts in the input (for serviceAccountSelector)."""
     unmodelled: list[tuple[Document, Path, str]] = field(default_factory=list)
     """What was approximated: (document, field path, what and how)."""
+    ip_pools: tuple[str, ...] = ()
+    """CIDRs of the enabled IPPools: the pod network, where pods of unknown address live."""
 
     def tier(self, name: str) -> CalicoTier:
         t = self.tiers.get(name)
@@ -217,6 +219,12 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
                 f"Calico {doc.kind} {doc.name}: {exc.field_path}: {exc}; Calico rejects it, so it has no effect",
                 doc.locate(exc.path),
             )
+    pools: list[str] = []
+    for doc in inventory.documents("IPPool"):
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        if is_calico(doc) and isinstance(spec.get("cidr"), str) and not spec.get("disabled"):
+            pools.append(spec["cidr"])
+    out.ip_pools = tuple(pools)
     for doc in inventory.documents("HostEndpoint"):
         if is_calico(doc):
             out.host_endpoints.append(doc)
