@@ -44,7 +44,8 @@ def test_workload_endpoint_dump_is_read_as_pods(tmp_path: Path) -> None:
 
 
 def test_a_pod_in_the_input_wins_over_its_endpoint(tmp_path: Path) -> None:
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
            "spec": {"containers": [{"name": "db", "image": "x"}]}}
     (tmp_path / "all.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
         pod, wep("shop", "db-0", "db", "10.244.1.9", [("pg", 5432)])]}))
