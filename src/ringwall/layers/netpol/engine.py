@@ -245,6 +245,10 @@ class Engine:
         return sorted(points)
 
     def _calico_nets(self) -> Iterator[Intervals]:
+        if self.calico_set is not None:
+            for ns in self.calico_set.network_sets:
+                if ns.nets:
+                    yield ns.nets
         for p in self.calico:
             for r in (*p.ingress, *p.egress):
                 for e in (r.source, r.destination):
@@ -758,9 +762,52 @@ class Engine:
             ips = iv.intersect(e.nets, self.ip_space) if e.nets is not None else self.ip_space
             if e.not_nets is not None:
                 ips = iv.subtract(ips, e.not_nets)
+        elif e.sa_names is None and e.sa_selector is None:
+            # Label selectors also match NetworkSets / GlobalNetworkSets: their CIDRs join the peer,
+            # narrowed by nets / notNets like any address (Calico "Network set" reference).
+            set_ips = self.calico_network_set_ips(e, pol)
+            if set_ips:
+                if e.nets is not None:
+                    set_ips = iv.intersect(set_ips, e.nets)
+                if e.not_nets is not None:
+                    set_ips = iv.subtract(set_ips, e.not_nets)
+                ips = iv.intersect(set_ips, self.ip_space)
+                if ips:
+                    m |= self.peer_mask(Peer(ip_block=ips), "") & self._selectable
         cached = (m, ips)
         self._calico_entity_cache[key] = cached
         return cached
+
+    def calico_network_set_ips(self, e: Entity, pol: CalicoPolicy) -> Intervals:
+        """CIDRs of the network sets a rule entity's selectors match.
+
+        In scope: with ``namespaceSelector``, NetworkSets of the matching namespaces and, when the
+        expression holds ``global()``, GlobalNetworkSets; without it, NetworkSets of a namespaced
+        policy's own namespace, or every set for a GlobalNetworkPolicy."""
+        if self.calico_set is None or not self.calico_set.network_sets:
+            return ()
+        out: Intervals = ()
+        for ns in self.calico_set.network_sets:
+            labels = dict(ns.labels)
+            if e.namespace_selector is not None:
+                if ns.namespace is None:
+                    if not e.namespace_selector.matches({}, is_global=True):
+                        continue
+                else:
+                    space = self.cluster.namespaces.get(ns.namespace)
+                    ns_labels = {**(space.labels if space else {}), "projectcalico.org/name": ns.namespace}
+                    if not e.namespace_selector.matches(ns_labels):
+                        continue
+            elif pol.namespace is not None and ns.namespace != pol.namespace:
+                continue
+            if ns.namespace is not None:
+                labels["projectcalico.org/namespace"] = ns.namespace
+            if e.selector is not None and not e.selector.matches(labels):
+                continue
+            if e.not_selector is not None and e.not_selector.matches(labels):
+                continue
+            out = iv.union(out, ns.nets)
+        return out
 
     def calico_rule_conn(self, rule: CalicoRule, dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
         """Protocols x (ports minus notPorts), named ports resolved on the destination."""
