@@ -53,7 +53,8 @@ class Host:
             self._loaded = (load_ruleset(self.files, own), own.items)
         if sink is not None and not any(s is sink for s in self._told):
             self._told.append(sink)
-            sink.items.extend(self._loaded[1])
+            for diagnostic in self._loaded[1]:
+                sink.add(diagnostic)
         return self._loaded[0]
 
     @property
