@@ -17,7 +17,7 @@ from ringwall.analysis.estate import Estate
 from ringwall.analysis.flows import FlowModel, build_flow_model
 from ringwall.analysis.registry import Registry
 from ringwall.model import intervals as iv
-from ringwall.model.connections import ALL, ConnectionSet
+from ringwall.model.connections import ALL, NONE, ConnectionSet
 
 Detail = Callable[[Estate, Endpoint, Endpoint, str | None, int | None], dict[str, Any] | None]
 _DETAILS: Registry[Detail] = Registry()
@@ -41,11 +41,17 @@ class AllLayers:
     layers: list[LayerSay] = field(default_factory=list)
     combined: ConnectionSet = ALL
     protections: tuple[str, ...] = ()
+    conditional: ConnectionSet = NONE
+    """Part of ``combined`` that a layer allows only for some requests."""
+    conditions: tuple[tuple[ConnectionSet, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
             "flow_endpoints": {"src": self.src, "dst": self.dst},
             "combined": str(self.combined) if self.combined else "No Connections",
+            **({"conditional": str(self.conditional),
+                "conditions": [{"conn": str(c), "condition": t} for c, t in self.conditions]}
+               if self.conditional else {}),
             "protections": list(self.protections),
             "by_layer": [
                 {"layer": s.name, "sees_flow": s.allowed is not None, "enforced": s.enforced,
@@ -97,6 +103,7 @@ def explain_all_layers(estate: Estate, src: Endpoint, dst: Endpoint, protocol: s
             result.layers.append(say)
         say.detail = detail
     result.combined = model.combined(pair)
+    result.conditional, result.conditions = model.conditional(pair)
     result.protections = tuple(sorted(model.protections(pair)))
     return result
 
@@ -117,6 +124,15 @@ def render_all_layers(r: AllLayers, protocol: str | None, port: int | None) -> s
         for line in (s.detail or {}).get("lines", []):
             lines.append(f"    {line}")
     combined = r.combined.allows(protocol, port) if protocol and port is not None else bool(r.combined)
-    lines.append(f"  Through every layer: {'ALLOWED' if combined else 'BLOCKED'}"
+    conditional = r.conditional.allows(protocol, port) if protocol and port is not None else (
+        bool(r.conditional) and r.conditional == r.combined)
+    texts: list[str] = []
+    for conn, text in r.conditions:
+        hit = conn.allows(protocol, port) if protocol and port is not None else True
+        if hit and text not in texts:
+            texts.append(text)
+    word = "BLOCKED" if not combined else (
+        f"CONDITIONAL ({' | '.join(texts) or 'request attributes'})" if conditional else "ALLOWED")
+    lines.append(f"  Through every layer: {word}"
                  + (f"; protections that hold: {', '.join(r.protections)}" if r.protections and combined else ""))
     return "\n".join(lines) + "\n"

@@ -166,6 +166,13 @@ def _add_workloads(inv: Inventory, sink: DiagnosticSink) -> None:
             cluster.workloads.append(wl)
             cluster.namespace(ns)
 
+    pod_names = {(p.namespace(default_ns), p.name) for p in inv.by_kind.get("Pod", ())}
+    for d in inv.by_kind.get("WorkloadEndpoint", ()):
+        wl = _workload_from_endpoint(d, default_ns, pod_names)
+        if wl is not None:
+            cluster.workloads.append(wl)
+            cluster.namespace(wl.namespace)
+
     present = {(d.namespace(default_ns), d.kind, d.name) for d in workload_docs}
     for d in workload_docs:
         key = (d.namespace(default_ns), d.kind, d.name)
@@ -179,6 +186,36 @@ def _add_workloads(inv: Inventory, sink: DiagnosticSink) -> None:
             cluster.workloads.append(wl)
             cluster.namespace(wl.namespace)
     cluster.workloads.sort(key=lambda w: w.key)
+
+
+_CALICO_ADDED_LABELS = ("projectcalico.org/namespace", "projectcalico.org/orchestrator",
+                        "projectcalico.org/serviceaccount")
+
+
+def _workload_from_endpoint(doc: Document, default_ns: str, pod_names: set[tuple[str, str]]) -> Workload | None:
+    """A Calico WorkloadEndpoint (``calicoctl get workloadendpoints -o yaml|json``) as the pod it stands
+    for: labels (without the ones Calico adds), named ports, addresses, service account. A Pod of the
+    same name in the input wins (it says more)."""
+    if not doc.api_version.startswith(("projectcalico.org/", "crd.projectcalico.org/")):
+        return None
+    spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+    ns = doc.namespace(default_ns)
+    name = str(spec.get("pod") or spec.get("workload") or doc.name)
+    if not name or (ns, name) in pod_names:
+        return None
+    labels = {k: v for k, v in normalize_labels(doc.metadata.get("labels")).items() if k not in _CALICO_ADDED_LABELS}
+    ports: list[ContainerPort] = []
+    for p in spec.get("ports") or ():
+        if isinstance(p, dict) and isinstance(p.get("port"), int) and not isinstance(p.get("port"), bool):
+            proto = str(p.get("protocol") or "TCP").upper()
+            if proto in PROTOCOLS:
+                ports.append(ContainerPort(str(p["name"]) if p.get("name") else None, p["port"], proto))
+    ips = tuple(str(n).split("/")[0] for n in spec.get("ipNetworks") or () if isinstance(n, str))
+    sa = spec.get("serviceAccountName") or normalize_labels(doc.metadata.get("labels")).get(
+        "projectcalico.org/serviceaccount") or "default"
+    variant = PodVariant(labels, tuple(ports), ips, None, 1, {}, (name,))
+    return Workload(namespace=ns, name=name, kind="Pod", variants=[variant], service_account=str(sa),
+                    location=doc.locate(), spec={})
 
 
 def _automount(spec: dict[str, Any]) -> bool | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import yaml_rs
 
 from ringwall.model import intervals as iv
+from ringwall.model.addresses import AddressError, parse_address, parse_cidr
 from ringwall.model.cluster import Namespace, Service, Workload
 from ringwall.model.connections import PROTOCOLS, ConnectionSet
 from ringwall.model.diagnostics import DiagnosticSink
@@ -41,6 +42,7 @@ from .authorization import (
 from .authorization import decide as istio_authorize
 from .common import Evidence, MeshOptions, in_ranges, parse_port_list, pod_annotations, str_list
 from .destination_rule import TLS_MODES, DestinationRule, DestinationRuleIndex, parse_destination_rule
+from .egress import EgressIndex
 from .istio_membership import Membership, cluster_uses_istio_labels, istio_membership
 from .peer_authentication import MODES, PeerAuthentication, PeerAuthIndex, parse_peer_authentication
 from .request_authentication import RequestAuthentication, parse_request_authentication, token_requirement
@@ -69,14 +71,29 @@ class FlowDecision:
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    condition: str | None = None
+    """For ``conditional``: what the verdict depends on, e.g. ``GET /api/*`` or ``host api.example.com``."""
+    decided_by: str | None = None
+    """For flows leaving the cluster: ``service-entry``, ``egress-gateway``, ``registry-only``,
+    ``allow-any``, ``bypass`` or ``none`` (no proxy on the way)."""
 
     @property
     def meshed(self) -> bool:
-        return self.src_mode not in ("none", "external") and self.dst_mode != "none"
+        return self.src_mode not in ("none", "external") and self.dst_mode not in ("none", "external")
 
     @property
-    def key(self) -> tuple[str, str, str, str | None, str]:
-        return (self.mtls, self.authz, self.verdict, self.identity, self.reason)
+    def key(self) -> tuple[str, str, str, str | None, str, str | None]:
+        return (self.mtls, self.authz, self.verdict, self.identity, self.reason, self.condition)
+
+    @property
+    def refuses_plaintext(self) -> bool:
+        """The server refuses this plaintext connection (STRICT): nothing unencrypted flows."""
+        return self.mtls == "no" and self.verdict == "deny" and self.authz == "n/a"
+
+    @property
+    def verdict_text(self) -> str:
+        """``allow``, ``deny`` or ``conditional: GET /api/*``."""
+        return f"{self.verdict}: {self.condition}" if self.verdict == "conditional" and self.condition else self.verdict
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -84,6 +101,8 @@ class FlowDecision:
             "mtls": self.mtls, "peer_identity": self.identity, "identity_verified": self.identity is not None,
             "authorization": self.authz, "verdict": self.verdict, "reason": self.reason,
             "evidence": [e.to_json() for e in self.evidence],
+            **({"condition": self.condition} if self.condition else {}),
+            **({"decided_by": self.decided_by} if self.decided_by else {}),
             **({"notes": self.notes} if self.notes else {}),
         }
 
@@ -154,6 +173,8 @@ class MeshModel:
         self._ports_cache: dict[str, list[int]] = {}
         self._authz_cache: dict[tuple[object, ...], AuthzDecision] = {}
         self._jwt_cache: dict[str, str | None] = {}
+        self._egress: EgressIndex | None = None
+        self._pod_network: Intervals | None = None
         self.build_seconds = time.perf_counter() - t
 
     # ------------------------------------------------------------ detection
@@ -219,6 +240,28 @@ class MeshModel:
         if w.key not in self._ips:
             self._ips[w.key] = lk.workload_ips(w)
         return self._ips[w.key]
+
+    @property
+    def pod_network(self) -> Intervals:
+        """Where pods whose address the input does not know live: the Nodes' podCIDRs, else the
+        Calico IPPools, else ``MeshOptions.cluster_networks``. An ipBlock that holds (or misses) all
+        of it decides such a pod exactly; one that cuts it leaves the flow conditional on the address."""
+        if self._pod_network is None:
+            texts = [c for n in self.cluster.nodes for c in n.pod_cidrs]
+            if not texts:
+                texts = [str((d.obj.get("spec") or {}).get("cidr")) for d in self.inventory.documents("IPPool")
+                         if "projectcalico.org" in d.api_version and isinstance(d.obj.get("spec"), dict)]
+            out: Intervals = ()
+            for group in (texts, list(self.options.cluster_networks)):
+                for t in group:
+                    try:
+                        out = iv.union(out, parse_cidr(t)[0])
+                    except AddressError:
+                        continue
+                if out:
+                    break
+            self._pod_network = out
+        return self._pod_network
 
     # -------------------------------------------------------------- helpers
     def principal(self, w: Workload) -> str:
@@ -289,6 +332,36 @@ class MeshModel:
             if s.namespace == w.namespace and isinstance(s.port, int):
                 pts.add(s.port)
         return pts
+
+    def source_boundaries(self, w: Workload) -> list[int]:
+        """Addresses where the AuthorizationPolicies of ``w`` may decide differently: the edges of every
+        ``ipBlocks``/``notIpBlocks``/``remoteIpBlocks`` and ``source.ip``/``remote.ip`` condition."""
+        pts: set[int] = set()
+        for p in self.authz.for_workload(w):
+            for r in p.rules:
+                texts: list[str] = []
+                for f in r.get("from") or ():
+                    src = f.get("source") if isinstance(f, dict) else None
+                    if isinstance(src, dict):
+                        for k in ("ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"):
+                            texts += str_list(src.get(k))
+                for c in r.get("when") or ():
+                    if isinstance(c, dict) and c.get("key") in ("source.ip", "remote.ip"):
+                        texts += str_list(c.get("values")) + str_list(c.get("notValues"))
+                for t in texts:
+                    try:
+                        rng, _ = parse_cidr(t) if "/" in t else (((parse_address(t),) * 2,), False)
+                    except AddressError:
+                        continue
+                    for lo, hi in rng:
+                        pts.add(lo)
+                        pts.add(hi + 1)
+        return sorted(pts)
+
+    def split_sources(self, w: Workload, ips: Intervals) -> list[Intervals]:
+        """``ips`` cut where ``w``'s AuthorizationPolicies name address ranges, so each piece is
+        decided exactly (as the NetworkPolicy engine splits at ipBlocks)."""
+        return _split(ips, self.source_boundaries(w))
 
     def jwt_note(self, w: Workload) -> str | None:
         """What RequestAuthentication means for ``w``: whether a request *without* a token still passes."""
@@ -407,6 +480,8 @@ class MeshModel:
         else:
             mtls = "no"
         identity = self.principal(src) if (src is not None and mtls in ("yes", "permissive")) else None
+        if src is not None and src_ips is None:
+            src_ips = self.pod_network or None
         req = Request(identity, src_ips, port)
         policies = self.authz.for_workload(dst)
         akey = (id(policies), dst.key if dm.mode == "ambient" else proto, identity, src_ips, port)
@@ -417,7 +492,8 @@ class MeshModel:
         reason = d.reason
         if d.verdict == "allow" and not policies:
             reason = "no AuthorizationPolicy applies: allowed"
-        return FlowDecision("istio", sm.mode, dm.mode, mtls, identity, d.verdict, d.verdict, reason, ev, notes)
+        return FlowDecision("istio", sm.mode, dm.mode, mtls, identity, d.verdict, d.verdict, reason, ev, notes,
+                            condition=d.condition if d.verdict == "conditional" else None)
 
     def _authorize(self, dst: Workload, dm: Membership, policies: list[AuthorizationPolicy], req: Request,
                    proto: str, port: int) -> AuthzDecision:
@@ -429,7 +505,8 @@ class MeshModel:
                 if wp and d.verdict != "deny":
                     d2 = istio_authorize(wp, req, http=True)
                     if d2.verdict != "allow":
-                        d = AuthzDecision(d2.verdict, f"waypoint {dm.waypoint}: {d2.reason}", d2.evidence)
+                        d = AuthzDecision(d2.verdict, f"waypoint {dm.waypoint}: {d2.reason}", d2.evidence,
+                                          d2.condition)
         elif proto == "http":
             d = istio_authorize(policies, req, http=True)
         elif proto == "tcp":
@@ -442,9 +519,10 @@ class MeshModel:
             elif dh.verdict == dt.verdict:
                 d = AuthzDecision(dh.verdict, dh.reason, dh.evidence)
             else:
+                http_part = dh.condition if dh.verdict == "conditional" and dh.condition else dh.verdict
                 d = AuthzDecision("conditional", f"port {port} has no declared protocol: HTTP requests -> "
                                   f"{dh.verdict} ({dh.reason}); other TCP -> {dt.verdict} ({dt.reason})",
-                                  dh.evidence + dt.evidence)
+                                  dh.evidence + dt.evidence, f"HTTP {http_part}; other TCP {dt.verdict}")
         return d
 
     def _linkerd(self, src: Workload | None, src_ips: Intervals | None, sm: Membership, dst: Workload,
@@ -475,6 +553,61 @@ class MeshModel:
                               lk.LinkerdClient(None, None, True))
             mtls = "permissive" if plain.verdict != "deny" else "yes"
         return FlowDecision("linkerd", sm.mode, dm.mode, mtls, ident, d.verdict, d.verdict, d.reason, ev)
+
+    # ------------------------------------------------------------ egress
+    @property
+    def egress(self) -> EgressIndex:
+        """ServiceEntries, Sidecars and the outbound traffic policy (read on first use)."""
+        if self._egress is None:
+            self._egress = EgressIndex(self.inventory, self.root)
+        return self._egress
+
+    def decide_external(self, src: Workload, ips: Intervals,
+                        conn: ConnectionSet) -> list[tuple[Intervals, ConnectionSet, FlowDecision]]:
+        """``src`` -> addresses outside the cluster: split at ServiceEntry addresses and ports, one
+        decision per (address range, port group). mTLS is always ``no``: the flow leaves the mesh."""
+        sm = self.membership(src)
+        if sm.mode == "none" or sm.mode == "linkerd" or sm.mode == "ambient":
+            mesh = {"none": "none", "linkerd": "linkerd", "ambient": "istio"}[sm.mode]
+            reason = {"none": "the source has no proxy: nothing in the mesh sees this flow",
+                      "linkerd": "linkerd-proxy forwards traffic to outside addresses as sent: no mTLS, no policy",
+                      "ambient": "ztunnel forwards traffic to outside addresses as sent (no egress waypoint or "
+                                 "gateway in the model): no mTLS, no policy"}[sm.mode]
+            d = FlowDecision(mesh, sm.mode, "external", "no", None, "n/a", "allow", reason,
+                             [Evidence(f"{src.key}: {sm.reason}", sm.location)],
+                             decided_by="none")
+            return [(ips, conn, d)]
+        pts = sorted({p for se in self.egress.entries for p in se.ports} | set(
+            p for lo, hi in parse_port_list(pod_annotations(src).get(EXCLUDE_OUT, "")) for p in (lo, hi + 1)))
+        out: list[tuple[Intervals, ConnectionSet, FlowDecision]] = []
+        for piece in _split(ips, self.egress.boundaries()):
+            groups: dict[tuple[object, ...], tuple[list[tuple[str, int, int]], FlowDecision]] = {}
+            for proto in PROTOCOLS:
+                for lo, hi in conn.ports(proto):
+                    for a, b in _segments(lo, hi, pts):
+                        d = self._egress_one(src, sm, piece, proto, a)
+                        groups.setdefault(d.key, ([], d))[0].append((proto, a, b))
+            for pieces, d in groups.values():
+                by: dict[str, list[tuple[int, int]]] = {}
+                for proto, a, b in pieces:
+                    by.setdefault(proto, []).append((a, b))
+                out.append((piece, ConnectionSet({p: tuple(r) for p, r in by.items()}), d))
+        return out
+
+    def _egress_one(self, src: Workload, sm: Membership, ips: Intervals, protocol: str, port: int) -> FlowDecision:
+        ev = [Evidence(f"{src.key} is in the mesh ({sm.mode}): {sm.reason}", sm.location)]
+        if protocol != "TCP":
+            return FlowDecision("istio", sm.mode, "external", "no", None, "n/a", "allow",
+                                f"Istio captures only TCP; {protocol} passes beside the proxy", ev, decided_by="none")
+        if in_ranges(parse_port_list(pod_annotations(src).get(EXCLUDE_OUT, "")), port):
+            return FlowDecision("istio", sm.mode, "external", "no", None, "n/a", "allow",
+                                "the port is excluded from outbound capture: the sidecar never sees it",
+                                [*ev, Evidence(f"{src.ref} annotation {EXCLUDE_OUT}", src.location)],
+                                decided_by="bypass")
+        e = self.egress.decide(src, ips, port)
+        authz = "n/a" if e.decided_by in ("allow-any", "bypass") else e.verdict
+        return FlowDecision("istio", sm.mode, "external", "no", None, authz, e.verdict, e.reason, [*ev, *e.evidence],
+                            condition=e.condition, decided_by=e.decided_by)
 
     # ------------------------------------------------------- connection sets
     def decide_conn(self, src: Workload | None, src_ips: Intervals | None, dst: Workload,
@@ -553,6 +686,19 @@ def _segments(lo: int, hi: int, points: list[int]) -> list[tuple[int, int]]:
         cur = p + 1
     if cur <= hi:
         out.append((cur, hi))
+    return out
+
+
+def _split(ips: Intervals, points: list[int]) -> list[Intervals]:
+    """Cut address ranges at ``points`` (starts of ranges that behave differently)."""
+    out: list[Intervals] = []
+    for lo, hi in ips:
+        cur = lo
+        for p in points:
+            if cur < p <= hi:
+                out.append(((cur, p - 1),))
+                cur = p
+        out.append(((cur, hi),))
     return out
 
 

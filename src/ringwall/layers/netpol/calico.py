@@ -163,6 +163,22 @@ class CalicoPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkSet:
+    """A Calico NetworkSet (``namespace`` set) or GlobalNetworkSet: labelled CIDRs that rule
+    selectors match as if they were endpoints (Calico "Network set" reference)."""
+
+    name: str
+    namespace: str | None
+    labels: tuple[tuple[str, str], ...]
+    nets: Intervals
+    document: Document
+
+    @property
+    def ref(self) -> str:
+        return f"NetworkSet/{self.namespace}/{self.name}" if self.namespace else f"GlobalNetworkSet/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class CalicoTier:
     name: str
     order: float
@@ -181,6 +197,9 @@ class CalicoSet:
     """(namespace, name) -> labels of the ServiceAccounts in the input (for serviceAccountSelector)."""
     unmodelled: list[tuple[Document, Path, str]] = field(default_factory=list)
     """What was approximated: (document, field path, what and how)."""
+    ip_pools: tuple[str, ...] = ()
+    """CIDRs of the enabled IPPools: the pod network, where pods of unknown address live."""
+    network_sets: list[NetworkSet] = field(default_factory=list)
 
     def tier(self, name: str) -> CalicoTier:
         t = self.tiers.get(name)
@@ -217,6 +236,26 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
                 f"Calico {doc.kind} {doc.name}: {exc.field_path}: {exc}; Calico rejects it, so it has no effect",
                 doc.locate(exc.path),
             )
+    for doc in inventory.documents("NetworkSet", "GlobalNetworkSet"):
+        if not is_calico(doc):
+            continue
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        try:
+            nets = _nets(spec.get("nets") or [], ("spec", "nets")) or ()
+        except PolicyInvalid as exc:
+            sink.warning("calico.invalid", f"Calico {doc.kind} {doc.name}: {exc.field_path}: {exc}; Calico rejects "
+                         "it, so it has no effect", doc.locate(exc.path))
+            continue
+        labels = doc.metadata.get("labels") if isinstance(doc.metadata.get("labels"), dict) else {}
+        ns = doc.namespace(inventory.default_namespace) if doc.kind == "NetworkSet" else None
+        out.network_sets.append(NetworkSet(doc.name, ns, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                                           nets, doc))
+    pools: list[str] = []
+    for doc in inventory.documents("IPPool"):
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        if is_calico(doc) and isinstance(spec.get("cidr"), str) and not spec.get("disabled"):
+            pools.append(spec["cidr"])
+    out.ip_pools = tuple(pools)
     for doc in inventory.documents("HostEndpoint"):
         if is_calico(doc):
             out.host_endpoints.append(doc)
