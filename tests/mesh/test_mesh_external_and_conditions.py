@@ -205,3 +205,33 @@ def test_allow_with_http_fields_on_a_tcp_port_is_a_finding() -> None:
     got = [(f.check.id, f.subject) for f in run_checks(m) if f.check.id == "RW-ISTIO-033"]
     assert got == [("RW-ISTIO-033", "AuthorizationPolicy/shop/db-get")]
     assert not [f for f in run_checks(model(*BASE, AP_GET_API)) if f.check.id == "RW-ISTIO-033"]
+
+
+def _pod(name: str, labels: dict[str, str], owner: str = "agent") -> str:
+    import json as _json
+
+    return _json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": name, "namespace": "shop", "labels": labels,
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": owner, "controller": True}]},
+        "spec": {"serviceAccountName": "agent", "containers": [
+            {"name": "agent", "image": "x", "ports": [{"name": "http", "containerPort": 9000}]}]}})
+
+
+def test_pods_of_one_workload_are_decided_per_class() -> None:
+    """Issue 19.6: a DaemonSet whose pods carry different labels (one selected by a DENY, one not) is
+    not decided as a whole on its first pod: the flow is conditional on which pod, and says so."""
+    pods = [_pod("agent-a", {"app": "agent", "pool": "gpu"}), _pod("agent-b", {"app": "agent", "pool": "cpu"})]
+    deny_gpu = ap("shop", "no-gpu", {"selector": {"matchLabels": {"pool": "gpu"}}, "action": "DENY",
+                                     "rules": [{}]})
+    m = model(*BASE, *pods, deny_gpu)
+    agent = next(w for w in m.cluster.workloads if w.name == "agent")
+    assert len(agent.variants) == 2
+    d = flow(m, "shop/web", "shop/agent", 9000)
+    assert (d.verdict, d.condition) == ("conditional", "pods pool=gpu: deny; pods pool=cpu: allow")
+    # One class opted out of injection: the source side is split too, and the other class stays meshed.
+    out = _pod("agent-c", {"app": "agent", "pool": "cpu", "sidecar.istio.io/inject": "false"})
+    m2 = model(*BASE, _pod("agent-a", {"app": "agent", "pool": "gpu"}), out)
+    agent2 = next(w for w in m2.cluster.workloads if w.name == "agent")
+    modes = sorted(m2.membership(v).mode for v, _ in m2.pod_classes(agent2))
+    assert modes == ["none", "sidecar"]
+    assert flow(m2, "shop/agent", "shop/db", 26257).src_mode == "mixed"

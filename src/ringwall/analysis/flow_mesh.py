@@ -97,7 +97,8 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
 
 
 def _has_proxy(model: MeshModel, w: Workload) -> bool:
-    return model.membership(w).meshed
+    """Some pod of ``w`` has a proxy (classes of pods may differ: see ``MeshModel.pod_classes``)."""
+    return any(model.membership(view).meshed for view, _ in model.pod_classes(w))
 
 
 _ALL = ConnectionSet.all()

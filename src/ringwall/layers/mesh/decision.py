@@ -17,13 +17,13 @@ Vocabulary of ``mtls``:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml_rs
 
 from ringwall.model import intervals as iv
 from ringwall.model.addresses import AddressError, parse_address, parse_cidr
-from ringwall.model.cluster import Namespace, Service, Workload
+from ringwall.model.cluster import Namespace, PodVariant, Service, Workload
 from ringwall.model.connections import PROTOCOLS, ConnectionSet
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.intervals import Intervals
@@ -167,12 +167,14 @@ class MeshModel:
             self.services_by_ns.setdefault(s.namespace, []).append(s)
         self._svc_protocols = self._service_app_protocols()
         # Memberships and pod addresses are computed on first use: an estate without a mesh pays nothing.
-        self.members: dict[str, Membership] = {}
-        self._ips: dict[str, Intervals | None] = {}
-        self._svc_cache: dict[tuple[str, int], tuple[Service | None, int | None, str]] = {}
-        self._ports_cache: dict[str, list[int]] = {}
+        self.members: dict[tuple[str, int], Membership] = {}
+        self._ips: dict[tuple[str, int], Intervals | None] = {}
+        self._svc_cache: dict[tuple[tuple[str, int], int], tuple[Service | None, int | None, str]] = {}
+        self._ports_cache: dict[tuple[str, int], list[int]] = {}
+        self._views: dict[str, list[tuple[Workload, str]]] = {}
+        self._tags: dict[int, int] = {}
         self._authz_cache: dict[tuple[object, ...], AuthzDecision] = {}
-        self._jwt_cache: dict[str, str | None] = {}
+        self._jwt_cache: dict[tuple[str, int], str | None] = {}
         self._egress: EgressIndex | None = None
         self._pod_network: Intervals | None = None
         self.build_seconds = time.perf_counter() - t
@@ -229,17 +231,48 @@ class MeshModel:
             return lm
         return Membership("none", "no service mesh is installed")
 
+    def _mk(self, w: Workload) -> tuple[str, int]:
+        """Cache key of a workload, or of one class of its pods (see ``pod_classes``)."""
+        return (w.key, self._tags.get(id(w), -1))
+
+    def pod_classes(self, w: Workload) -> list[tuple[Workload, str]]:
+        """The workload split into classes of pods the mesh may treat differently (labels and pod
+        annotations: injection, selectors, capture annotations), each as a one-variant workload with a
+        short description (``pods app=a,track=canary``); one entry when all pods are alike."""
+        hit = self._views.get(w.key)
+        if hit is not None:
+            return hit
+        groups: dict[tuple[object, ...], list[PodVariant]] = {}
+        for v in w.variants:
+            groups.setdefault((tuple(sorted(v.labels.items())), tuple(sorted(v.annotations.items()))), []).append(v)
+        if len(groups) <= 1:
+            out = [(w, "")]
+        else:
+            keys = sorted({k for v in w.variants for k in v.labels})
+            differ = [k for k in keys if len({v.labels.get(k) for v in w.variants}) > 1]
+            out = []
+            for i, vs in enumerate(groups.values()):
+                view = replace(w, variants=vs)
+                self._tags[id(view)] = i
+                labels = vs[0].labels
+                desc = ",".join(f"{k}={labels.get(k, '<none>')}" for k in differ) or f"#{i + 1}"
+                out.append((view, f"pods {desc}"))
+        self._views[w.key] = out
+        return out
+
     def membership(self, w: Workload) -> Membership:
-        m = self.members.get(w.key)
+        k = self._mk(w)
+        m = self.members.get(k)
         if m is None:
-            m = self.members[w.key] = self._membership(w)
+            m = self.members[k] = self._membership(w)
         return m
 
     def pod_ips(self, w: Workload) -> Intervals | None:
         """The workload's pod addresses when the input has them (live dumps), else None."""
-        if w.key not in self._ips:
-            self._ips[w.key] = lk.workload_ips(w)
-        return self._ips[w.key]
+        k = self._mk(w)
+        if k not in self._ips:
+            self._ips[k] = lk.workload_ips(w)
+        return self._ips[k]
 
     @property
     def pod_network(self) -> Intervals:
@@ -280,7 +313,7 @@ class MeshModel:
 
     def service_port(self, w: Workload, port: int) -> tuple[Service | None, int | None, str]:
         """The Service fronting ``port`` of ``w``, its service port, and the port's protocol (http/tcp/auto)."""
-        key = (w.key, port)
+        key = (self._mk(w), port)
         hit = self._svc_cache.get(key)
         if hit is not None:
             return hit
@@ -365,8 +398,8 @@ class MeshModel:
 
     def jwt_note(self, w: Workload) -> str | None:
         """What RequestAuthentication means for ``w``: whether a request *without* a token still passes."""
-        if w.key in self._jwt_cache:
-            return self._jwt_cache[w.key]
+        if self._mk(w) in self._jwt_cache:
+            return self._jwt_cache[self._mk(w)]
         ras = [ra for ra in self.request_auths if ra_applies(ra, w, self.root)]
         note = None
         if ras:
@@ -375,13 +408,27 @@ class MeshModel:
             note = (f"{names} validates JWTs, but no AuthorizationPolicy requires requestPrincipals: a request "
                     "without a token passes" if req is None else f"{names} validates JWTs and a token is "
                     f"required: {req.text}")
-        self._jwt_cache[w.key] = note
+        self._jwt_cache[self._mk(w)] = note
         return note
 
     # -------------------------------------------------------------- decide
     def decide(self, src: Workload | None, src_ips: Intervals | None, dst: Workload, protocol: str,
                port: int) -> FlowDecision:
-        """The mesh verdict for ``src`` (None: an address outside the cluster) -> ``dst`` on protocol/port."""
+        """The mesh verdict for ``src`` (None: an address outside the cluster) -> ``dst`` on protocol/port.
+
+        Decided per class of pods on each side (a DaemonSet whose pods carry different labels may be
+        selected by a policy for some pods only); classes that disagree make the flow ``conditional``
+        on which pod, and the condition names them."""
+        srcs = self.pod_classes(src) if src is not None else [(None, "")]
+        dsts = self.pod_classes(dst)
+        if len(srcs) == 1 and len(dsts) == 1:
+            return self._decide_class(srcs[0][0], src_ips, dsts[0][0], protocol, port)
+        return merge_classes([
+            (" to ".join(x for x in (sd, dd) if x), self._decide_class(s, src_ips, d, protocol, port))
+            for s, sd in srcs for d, dd in dsts])
+
+    def _decide_class(self, src: Workload | None, src_ips: Intervals | None, dst: Workload, protocol: str,
+                      port: int) -> FlowDecision:
         sm = self.membership(src) if src is not None else Membership("external", "an address, not a pod")
         dm = self.membership(dst)
         if src_ips is None and src is not None:
@@ -566,8 +613,9 @@ class MeshModel:
                         conn: ConnectionSet) -> list[tuple[Intervals, ConnectionSet, FlowDecision]]:
         """``src`` -> addresses outside the cluster: split at ServiceEntry addresses and ports, one
         decision per (address range, port group). mTLS is always ``no``: the flow leaves the mesh."""
+        views = self.pod_classes(src)
         sm = self.membership(src)
-        if sm.mode == "none" or sm.mode == "linkerd" or sm.mode == "ambient":
+        if len(views) == 1 and sm.mode in ("none", "linkerd", "ambient"):
             mesh = {"none": "none", "linkerd": "linkerd", "ambient": "istio"}[sm.mode]
             reason = {"none": "the source has no proxy: nothing in the mesh sees this flow",
                       "linkerd": "linkerd-proxy forwards traffic to outside addresses as sent: no mTLS, no policy",
@@ -577,15 +625,17 @@ class MeshModel:
                              [Evidence(f"{src.key}: {sm.reason}", sm.location)],
                              decided_by="none")
             return [(ips, conn, d)]
-        pts = sorted({p for se in self.egress.entries for p in se.ports} | set(
-            p for lo, hi in parse_port_list(pod_annotations(src).get(EXCLUDE_OUT, "")) for p in (lo, hi + 1)))
+        pts = sorted({p for se in self.egress.entries for p in se.ports} | {
+            p for view, _ in views for lo, hi in parse_port_list(pod_annotations(view).get(EXCLUDE_OUT, ""))
+            for p in (lo, hi + 1)})
         out: list[tuple[Intervals, ConnectionSet, FlowDecision]] = []
         for piece in _split(ips, self.egress.boundaries()):
             groups: dict[tuple[object, ...], tuple[list[tuple[str, int, int]], FlowDecision]] = {}
             for proto in PROTOCOLS:
                 for lo, hi in conn.ports(proto):
                     for a, b in _segments(lo, hi, pts):
-                        d = self._egress_one(src, sm, piece, proto, a)
+                        d = merge_classes([(desc, self._egress_one(view, self.membership(view), piece, proto, a))
+                                           for view, desc in views])
                         groups.setdefault(d.key, ([], d))[0].append((proto, a, b))
             for pieces, d in groups.values():
                 by: dict[str, list[tuple[int, int]]] = {}
@@ -595,6 +645,9 @@ class MeshModel:
         return out
 
     def _egress_one(self, src: Workload, sm: Membership, ips: Intervals, protocol: str, port: int) -> FlowDecision:
+        if sm.mode in ("none", "linkerd", "ambient"):
+            [(_, _, d)] = self.decide_external(src, ips, ConnectionSet.of(protocol, [(port, port)]))
+            return d
         ev = [Evidence(f"{src.key} is in the mesh ({sm.mode}): {sm.reason}", sm.location)]
         if protocol != "TCP":
             return FlowDecision("istio", sm.mode, "external", "no", None, "n/a", "allow",
@@ -613,9 +666,10 @@ class MeshModel:
     def decide_conn(self, src: Workload | None, src_ips: Intervals | None, dst: Workload,
                     conn: ConnectionSet) -> list[tuple[ConnectionSet, FlowDecision]]:
         """Split ``conn`` into port ranges the mesh decides alike; one decision per range group."""
-        pts = self._ports_cache.get(dst.key)
+        pts = self._ports_cache.get(self._mk(dst))
         if pts is None:
-            pts = self._ports_cache[dst.key] = sorted(self.relevant_ports(dst))
+            pts = sorted({p for view, _ in self.pod_classes(dst) for p in self.relevant_ports(view)})
+            self._ports_cache[self._mk(dst)] = pts
         groups: dict[tuple[object, ...], tuple[list[tuple[str, int, int]], FlowDecision]] = {}
         for proto in PROTOCOLS:
             ranges = conn.ports(proto)
@@ -636,6 +690,35 @@ class MeshModel:
                 by.setdefault(proto, []).append((a, b))
             out.append((ConnectionSet({p: tuple(r) for p, r in by.items()}), d))
         return out
+
+
+_MTLS_ORDER = ("yes", "permissive", "no", "broken")
+
+
+def merge_classes(items: list[tuple[str, FlowDecision]]) -> FlowDecision:
+    """One decision for a flow whose pod classes (``items``: description, decision) may disagree."""
+    first = items[0][1]
+    if all(d.key == first.key for _, d in items):
+        return first
+    verdicts = {d.verdict for _, d in items}
+    authz = {d.authz for _, d in items}
+    parts = [f"{desc or 'other pods'}: {d.verdict_text}" for desc, d in items]
+    evidence: list[Evidence] = []
+    for _, d in items:
+        evidence += [e for e in d.evidence if e not in evidence]
+    modes = [d.src_mode for _, d in items], [d.dst_mode for _, d in items]
+    return FlowDecision(
+        first.mesh, modes[0][0] if len(set(modes[0])) == 1 else "mixed",
+        modes[1][0] if len(set(modes[1])) == 1 else "mixed",
+        max((d.mtls for _, d in items), key=_MTLS_ORDER.index),
+        first.identity if all(d.identity == first.identity for _, d in items) else None,
+        authz.pop() if len(authz) == 1 else "conditional",
+        verdicts.pop() if len(verdicts) == 1 else "conditional",
+        "the workload's pods are decided differently: " + "; ".join(
+            f"{desc or 'other pods'}: {d.reason}" for desc, d in items),
+        evidence, [n for _, d in items for n in d.notes],
+        condition="; ".join(parts) if len({d.verdict for _, d in items}) > 1 else first.condition,
+        decided_by=first.decided_by if all(d.decided_by == first.decided_by for _, d in items) else None)
 
 
 def _invalid(doc: Document) -> tuple[str, tuple[str | int, ...]] | None:
