@@ -55,6 +55,17 @@ class DiagnosticSink:
         if _run_sinks is not None:
             _run_sinks.append(self)
 
+    @classmethod
+    def scratch(cls) -> DiagnosticSink:
+        """A sink whose diagnostics the caller may discard (a tentative parse): not part of the
+        run's diagnostics unless the caller copies them into a real sink."""
+        global _run_sinks
+        saved, _run_sinks = _run_sinks, None
+        try:
+            return cls()
+        finally:
+            _run_sinks = saved
+
     def add(self, diagnostic: Diagnostic) -> None:
         if diagnostic in self._seen:
             return

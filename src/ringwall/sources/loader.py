@@ -62,12 +62,44 @@ def load_paths(
             text = read_input(file, sink, warn=not (named or manifest))
             if text is None:
                 continue
-            if not manifest or (file.suffix.lower() == ".json" and _is_foreign_json(text)):
+            if not manifest:
+                docs = _manifests_by_content(text, file, sink)
+                if docs is None:
+                    result.other_files.append(file)
+                else:
+                    result.files.append(str(file))
+                    result.documents.extend(docs)
+                continue
+            if file.suffix.lower() == ".json" and _is_foreign_json(text):
                 result.other_files.append(file)
                 continue
             result.files.append(str(file))
             result.documents.extend(parse_text(text, str(file), sink))
     return result
+
+
+_K8S_HEAD = re.compile(r"^(?:- )?apiVersion:[ \t]*\S", re.MULTILINE)
+_K8S_KIND = re.compile(r"^(?:- )?kind:[ \t]*[A-Z]\w*[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _manifests_by_content(text: str, file: Path, sink: DiagnosticSink) -> list[Document] | None:
+    """The Kubernetes objects of a file whose name does not say manifest, or None if it holds none.
+
+    Names lie: ``coredns.yaml.base``, ``coredns.yaml.sed``, ``deploy.yaml.in``, ``manifest.txt``
+    are Kubernetes YAML. A file whose text parses as Kubernetes objects (top-level ``apiVersion``
+    and ``kind``) is read as manifests whatever its name; a Corefile, a ruleset or an sshd config
+    never parses that way, so other readers keep getting them.
+    """
+    head = text[:65536]
+    if not (_K8S_HEAD.search(head) and _K8S_KIND.search(head)):
+        return None
+    scratch = DiagnosticSink.scratch()
+    docs = parse_text(text, str(file), scratch)
+    if not any(d.api_version for d in docs):
+        return None
+    for diagnostic in scratch.items:
+        sink.add(diagnostic)
+    return docs
 
 
 def _is_foreign_json(text: str) -> bool:
