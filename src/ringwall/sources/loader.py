@@ -65,7 +65,15 @@ def load_paths(
             sink.error("input.missing", f"no such file or directory: {path}", Location(str(path)))
             continue
         for file in iter_input_files(path):
-            if file.suffix.lower() not in MANIFEST_SUFFIXES or _is_foreign_json(file):
+            if file.suffix.lower() not in MANIFEST_SUFFIXES:
+                docs = _manifests_by_content(file, sink)
+                if docs is None:
+                    result.other_files.append(file)
+                else:
+                    result.files.append(str(file))
+                    result.documents.extend(docs)
+                continue
+            if _is_foreign_json(file):
                 result.other_files.append(file)
                 continue
             try:
@@ -76,6 +84,37 @@ def load_paths(
             result.files.append(str(file))
             result.documents.extend(parse_text(text, str(file), sink))
     return result
+
+
+_K8S_HEAD = re.compile(r"^(?:- )?apiVersion:[ \t]*\S", re.MULTILINE)
+_K8S_KIND = re.compile(r"^(?:- )?kind:[ \t]*[A-Z]\w*[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _manifests_by_content(file: Path, sink: DiagnosticSink) -> list[Document] | None:
+    """The Kubernetes objects of a file whose name does not say manifest, or None if it holds none.
+
+    Names lie: ``coredns.yaml.base``, ``coredns.yaml.sed``, ``deploy.yaml.in``, ``manifest.txt``
+    are Kubernetes YAML. A file whose text parses as Kubernetes objects (top-level ``apiVersion``
+    and ``kind``) is read as manifests whatever its name; a Corefile, a ruleset or an sshd config
+    never parses that way, so other readers keep getting them.
+    """
+    try:
+        with file.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    if not (_K8S_HEAD.search(head) and _K8S_KIND.search(head)):
+        return None
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    scratch = DiagnosticSink()
+    docs = parse_text(text, str(file), scratch)
+    if not any(d.api_version for d in docs):
+        return None
+    sink.items.extend(scratch.items)
+    return docs
 
 
 def _is_foreign_json(file: Path) -> bool:

@@ -35,10 +35,15 @@ def corefile(paths: Annotated[list[Path], typer.Argument(help="Corefile(s) or ma
     findings = check_dns(cfs, estate.inventory)
     for d in estate.sink.items:
         typer.echo(str(d), err=True)
+    if not cfs:
+        typer.echo(f"ringwall: error: no Corefile (nor coredns ConfigMap) in {', '.join(map(str, paths))}",
+                   err=True)
+    # Input errors (a Corefile CoreDNS would refuse, no Corefile at all) exit 2, as everywhere.
+    code = 2 if estate.sink.errors or not cfs else 0
     if fmt == "json":
         sys.stdout.write(json.dumps({"schema": "ringwall.dns/v1", **summarize(cfs, estate.inventory),
                                      "findings": [f.to_json() for f in findings]}, indent=2) + "\n")
-        return
+        raise typer.Exit(code)
     for s in summarize(cfs, estate.inventory)["servers"]:  # type: ignore[attr-defined]
         typer.echo(f"{s['source']}:{s['line']} {' '.join(s['zones'])}: {', '.join(s['plugins'])}")
         for f in s["forward"]:
@@ -46,3 +51,4 @@ def corefile(paths: Annotated[list[Path], typer.Argument(help="Corefile(s) or ma
                        f"{' (tls_servername ' + f['tls_servername'] + ')' if f['tls_servername'] else ''}")
     for f in findings:
         typer.echo(f"{f.effective_severity.label:8} {f.check.id} {f.check.name}: {f.message} [{f.locations[0]}]")
+    raise typer.Exit(code)
