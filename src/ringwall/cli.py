@@ -105,12 +105,13 @@ IntentOpt = Annotated[
 def _intent(path: Path | None):  # type: ignore[no-untyped-def]
     if path is None:
         return None
-    from ringwall.analysis.intent import IntentError, load_intent
+    from ringwall.analysis.intent import IntentError, describe_intent_error, load_intent
 
     try:
         return load_intent(path)
-    except (IntentError, OSError) as exc:
-        raise _fail(str(exc)) from None
+    except IntentError as exc:
+        typer.echo(describe_intent_error(exc), err=True)
+        raise typer.Exit(EXIT_INPUT) from None
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
@@ -130,8 +131,9 @@ def _load(
     from ringwall.live.cli import load_live_or_none
 
     estate = load_live_or_none(paths, options) or load_estate(paths, options)
-    for d in estate.sink.items:
-        typer.echo(str(d), err=True)
+    from ringwall.run_diagnostics import echo_diagnostics
+
+    echo_diagnostics(estate.sink)
     if not estate.load.documents and not estate.load.other_files:
         raise _fail("no Kubernetes objects found in the input")
     if mesh is not None or istio_root != "istio-system":
@@ -552,7 +554,10 @@ def verify(
     try:
         result = run_verify(estate, wanted)
     except IntentError as exc:
-        raise _fail(str(exc)) from None
+        from ringwall.analysis.intent import describe_intent_error
+
+        typer.echo(describe_intent_error(exc), err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     findings = sort_findings(result.findings)
     if fmt is ScanFormat.json:
         data = result.to_json()
