@@ -127,13 +127,20 @@ def _ingresses(inv: Inventory, res: GatewayResult) -> None:
         if _md(p, "labels").get("global") == "true":
             res.issues.append(Issue("RW-GW-015", f"{p.ref} is labelled global: \"true\", which only KongClusterPlugin "
                                     "honours: it applies nowhere by itself", p.locate(("metadata", "labels")), p.ref))
+    # Istio serves Ingresses of class "istio" (IngressClass controller istio.io/ingress-controller)
+    # through the ingress gateway (pods labelled istio=ingressgateway, meshConfig ingressSelector).
+    istio_classes = {"istio"} | {c.name for c in inv.documents("IngressClass")
+                                 if (c.obj.get("spec") or {}).get("controller") == "istio.io/ingress-controller"}
+    istio_gw = {"istio": "ingressgateway"}
+    istio_pods = [w for w in inv.cluster.workloads if w.labels.get("istio") == "ingressgateway"]
+    istio_auth = _istio_gateway_auth(inv, istio_gw, istio_pods[0].namespace if istio_pods else "istio-system")
     for ing in inv.documents("Ingress"):
         ns = ing.namespace(inv.default_namespace)
         ann = _md(ing, "annotations")
         spec = ing.obj.get("spec") if isinstance(ing.obj.get("spec"), dict) else {}
         cls = spec.get("ingressClassName") or ann.get("kubernetes.io/ingress.class") or ""
         controller = "kong" if "kong" in cls else "ingress-nginx" if "nginx" in cls or any(
-            k.startswith(NGINX) for k in ann) else "ingress"
+            k.startswith(NGINX) for k in ann) else "istio" if cls in istio_classes else "ingress"
         if controller == "ingress-nginx":
             res.issues.append(Issue("RW-GW-008", f"{ing.ref} uses ingress-nginx (class {cls or 'by annotation'}), "
                                     "retired in March 2026 with no further security fixes",
@@ -162,6 +169,8 @@ def _ingresses(inv: Inventory, res: GatewayResult) -> None:
                           tls=host in tls_hosts or (any_tls and not host), public=public)
             if controller == "ingress-nginx":
                 _nginx_route(route, ann, cm, cm_doc, ing, res)
+            if controller == "istio":
+                route.auth.extend(istio_auth)
             if controller == "kong":
                 names = [n.strip() for n in ann.get("konghq.com/plugins", "").split(",") if n.strip()]
                 svc_doc = next((d for d in inv.documents("Service") if d.name == name
