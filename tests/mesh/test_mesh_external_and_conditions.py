@@ -235,3 +235,23 @@ def test_pods_of_one_workload_are_decided_per_class() -> None:
     modes = sorted(m2.membership(v).mode for v, _ in m2.pod_classes(agent2))
     assert modes == ["none", "sidecar"]
     assert flow(m2, "shop/agent", "shop/db", 26257).src_mode == "mixed"
+
+
+def test_sidecar_egress_hosts_hide_in_mesh_services() -> None:
+    """Istio Sidecar reference: a workload sees only the hosts its egress listeners import. With
+    REGISTRY_ONLY a hidden Service is unreachable; with ALLOW_ANY it is reached through
+    PassthroughCluster, without mTLS (so a STRICT server refuses it)."""
+    only_istio = {"workloadSelector": {"labels": {"app": "web"}}, "egress": [{"hosts": ["istio-system/*"]}]}
+    sidecar = obj("networking.istio.io/v1", "Sidecar", "shop", "web", only_istio)
+    d = flow(model(*BASE, sidecar), "shop/web", "shop/db", 26257)
+    assert (d.mtls, d.verdict) == ("no", "allow")
+    assert any("leave out db.shop.svc.cluster.local" in e.text for e in d.evidence)
+    strict = obj("security.istio.io/v1", "PeerAuthentication", "shop", "strict", {"mtls": {"mode": "STRICT"}})
+    assert flow(model(*BASE, sidecar, strict), "shop/web", "shop/db", 26257).verdict == "deny"
+    registry = obj("networking.istio.io/v1", "Sidecar", "shop", "web", {
+        **only_istio, "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}})
+    d2 = flow(model(*BASE, registry), "shop/web", "shop/db", 26257)
+    assert (d2.verdict, d2.mtls) == ("deny", "no") and "BlackHoleCluster" in d2.reason
+    visible = obj("networking.istio.io/v1", "Sidecar", "shop", "web", {
+        "workloadSelector": {"labels": {"app": "web"}}, "egress": [{"hosts": ["./*"]}]})
+    assert flow(model(*BASE, visible), "shop/web", "shop/db", 26257).mtls == "permissive"

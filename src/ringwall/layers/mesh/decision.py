@@ -497,6 +497,16 @@ class MeshModel:
             elif svc is None:
                 client_ev = Evidence(f"no Service of {dst.key} exposes this port: the client's sidecar "
                                      "passes pod-IP traffic through without mTLS")
+            elif (hidden := self.egress.hidden_service(src, svc.namespace, svc.name)) is not None:
+                out_mode, hidden_ev = hidden
+                if out_mode == "REGISTRY_ONLY":
+                    return FlowDecision("istio", sm.mode, dm.mode, "no", None, "n/a", "deny",
+                                        f"the client's Sidecar does not import {svc.ref} and its outbound policy is "
+                                        "REGISTRY_ONLY: the sidecar sends the traffic to BlackHoleCluster",
+                                        [*ev, *hidden_ev], notes)
+                ev.extend(hidden_ev)
+                client_ev = Evidence(f"the client's Sidecar does not import {svc.ref}: with ALLOW_ANY the sidecar "
+                                     "passes the traffic through (PassthroughCluster) without mTLS")
             else:
                 ct = self.dr.lookup(src, svc, sport)
                 if ct.mode is None:

@@ -216,6 +216,26 @@ class EgressIndex:
                 return True
         return False
 
+    def hidden_service(self, w: Workload, namespace: str, name: str) -> tuple[str, list[Evidence]] | None:
+        """When the Sidecar of ``w`` lists egress hosts that leave out the Service ``namespace/name``:
+        the outbound traffic policy that then applies, and why. None: the Service is visible."""
+        sidecar = self.sidecar_for(w)
+        if sidecar is None or sidecar.egress_hosts is None:
+            return None
+        fqdn = f"{name}.{namespace}.svc.cluster.local"
+        for pattern in sidecar.egress_hosts:
+            ns, _, host = pattern.partition("/")
+            if ns not in ("*", namespace) and not (ns == "." and namespace == w.namespace):
+                continue
+            if host_matches(host, fqdn):
+                return None
+        self.matched.add(id(sidecar))
+        mode, mode_ev = self.mode_for(sidecar)
+        hosts = ", ".join(sidecar.egress_hosts) or "(none)"
+        ev = [Evidence(f"Sidecar/{sidecar.namespace}/{sidecar.name} egress hosts {hosts} leave out {fqdn}",
+                       sidecar.locate("spec", "egress"))]
+        return mode, ev + ([mode_ev] if mode_ev is not None else [])
+
     def boundaries(self) -> list[int]:
         pts: set[int] = set()
         for se in self.entries:

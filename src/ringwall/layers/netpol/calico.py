@@ -9,9 +9,10 @@ are policies of the ``default`` tier with order 1000. This module only parses; t
 evaluates (``Engine._fill_calico``).
 
 What is not modelled, and said so in a diagnostic: ICMP and other non TCP/UDP/SCTP protocols (a
-rule restricted to them matches none of the connections Ringwall models), source ports (a rule
-restricted by them is ignored), ``services`` matches, HostEndpoints and the ``preDNAT`` /
-``doNotTrack`` / ``applyOnForward`` host-endpoint policies (they do not apply to pods).
+rule restricted to them matches none of the connections Ringwall models), source ports that cut
+the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), ``services``
+matches, HostEndpoints and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint
+policies (they do not apply to pods).
 """
 
 from __future__ import annotations
@@ -200,6 +201,8 @@ class CalicoSet:
     ip_pools: tuple[str, ...] = ()
     """CIDRs of the enabled IPPools: the pod network, where pods of unknown address live."""
     network_sets: list[NetworkSet] = field(default_factory=list)
+    profile_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Profile name (``kns.<ns>``, ``ksa.<ns>.<sa>``) -> its ``labelsToApply``, inherited by the pods."""
 
     def tier(self, name: str) -> CalicoTier:
         t = self.tiers.get(name)
@@ -250,6 +253,19 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
         ns = doc.namespace(inventory.default_namespace) if doc.kind == "NetworkSet" else None
         out.network_sets.append(NetworkSet(doc.name, ns, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
                                            nets, doc))
+    for doc in inventory.documents("Profile"):
+        if not is_calico(doc):
+            continue
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        lta = spec.get("labelsToApply")
+        if isinstance(lta, dict):
+            out.profile_labels[doc.name] = {str(k): str(v) for k, v in lta.items()}
+        if not doc.name.startswith(("kns.", "ksa.")):
+            out.unmodelled.append((doc, (), f"Profile {doc.name}: only the kns.* / ksa.* profiles of Kubernetes "
+                                   "pods are modelled (their labelsToApply); this profile applies to no pod"))
+        elif _restrictive(spec):
+            out.unmodelled.append((doc, ("spec",), f"Profile {doc.name}: rules other than Allow-all are not "
+                                   "evaluated (Calico's kube-controllers rewrite kns.*/ksa.* profiles to allow all)"))
     pools: list[str] = []
     for doc in inventory.documents("IPPool"):
         spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
@@ -268,6 +284,17 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
         sink.info("calico.approximation", what, doc.locate(path))
     out.policies.sort(key=lambda p: (out.tier(p.tier).order, p.tier, p.sort_key))
     return out
+
+
+def _restrictive(spec: dict) -> bool:  # type: ignore[type-arg]
+    """Does a profile say anything but "allow everything" in either direction?"""
+    for direction in ("ingress", "egress"):
+        rules = spec.get(direction)
+        if rules is None:
+            continue
+        if not isinstance(rules, list) or not rules or rules[0] != {"action": "Allow"}:
+            return True
+    return False
 
 
 def _expr(raw: object, path: Path) -> Expr | None:
@@ -338,7 +365,16 @@ def _rules(spec: dict, direction: str, doc: Document, calico: CalicoSet) -> tupl
         source = _entity(r.get("source"), (*path, "source"))
         destination = _entity(r.get("destination"), (*path, "destination"))
         if source.ports is not None or source.not_ports is not None:
-            ignored = "source ports are not modelled"
+            verdict = ephemeral_match(source)
+            if verdict is None:
+                ignored = ("source ports that cut the ephemeral range "
+                           f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} (or named source ports) are not modelled")
+            elif verdict is False:
+                protocols = ()
+                calico.unmodelled.append((doc, (*path, "source"), f"{doc.kind} {doc.name}: {direction}[{i}] "
+                                          "matches only source ports outside the ephemeral range "
+                                          f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} that clients send from: "
+                                          "it matches no modelled connection"))
         for side in ("source", "destination"):
             if isinstance(r.get(side), dict) and r[side].get("services"):
                 ignored = "services matches are not modelled"
@@ -349,6 +385,29 @@ def _rules(spec: dict, direction: str, doc: Document, calico: CalicoSet) -> tupl
                                       "the rule is left out of evaluation"))
         out.append(CalicoRule(direction, i, action, protocols, source, destination, path, ignored))
     return tuple(out)
+
+
+EPHEMERAL_PORTS = (32768, 60999)
+"""Linux's default ``net.ipv4.ip_local_port_range``: the source ports clients connect from."""
+
+
+def ephemeral_match(e: Entity) -> bool | None:
+    """Does a source-port match hold for a client connecting from an ephemeral port? True when the
+    whole ephemeral range is inside ``ports`` minus ``notPorts``, False when none of it is, None when
+    it is cut (or a named port is used): connections carry no source port in the model, so a client
+    is taken to use some ephemeral port, as a pod of unknown address uses some pod-network address."""
+    lo, hi = EPHEMERAL_PORTS
+    inside: Intervals = ((lo, hi),)
+    for raw, keep in ((e.ports, True), (e.not_ports, False)):
+        if raw is None:
+            continue
+        if any(isinstance(p, str) for p in raw):
+            return None
+        rng = iv.normalize((p, p) if isinstance(p, int) else p for p in raw)  # type: ignore[misc]
+        inside = iv.intersect(inside, rng) if keep else iv.subtract(inside, rng)
+    if inside == ((lo, hi),):
+        return True
+    return False if not inside else None
 
 
 def _proto_name(value: object) -> str:

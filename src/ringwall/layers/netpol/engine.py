@@ -45,7 +45,7 @@ from .calico import (
 )
 from .cilium import SA_KEY, CiliumPolicy, CiliumRule, CiliumSet, identity_labels
 from .policy import NetworkPolicy, Peer, PortSpec, Rule
-from .selector_expr import Expr, mentions_key
+from .selector_expr import Expr, mentions_key, mentions_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +145,8 @@ class Engine:
             if (cilium is not None and self.options.enforced) else []
         self.calico_mode = self.calico_set is not None
         """Calico is the CNI: NetworkPolicies live in its ``default`` tier, ANP/BANP in their tiers."""
-        self._needs_sa = _calico_uses_sa(self.calico) or _cilium_uses_sa(self.cilium)
+        self._needs_sa = _calico_uses_sa(self.calico) or _cilium_uses_sa(self.cilium) or (
+            self.calico_set is not None and any(n.startswith("ksa.") for n in self.calico_set.profile_labels))
         """Service accounts join the class key only when a policy can tell them apart."""
         self.ip_space = self._address_space()
         self._boundaries = self._ipblock_boundaries() if self.options.ipblock_pods == "auto" else []
@@ -668,6 +669,14 @@ class Engine:
         (namespace, orchestrator, service account, and the namespace's labels as ``pcns.*``)."""
         ns = self.cluster.namespaces.get(c.namespace)
         out = {f"pcns.{k}": v for k, v in (ns.labels if ns else {}).items()}
+        out["pcns.projectcalico.org/name"] = c.namespace
+        profiles = self.calico_set.profile_labels if self.calico_set is not None else {}
+        out.update(profiles.get(f"kns.{c.namespace}", {}))
+        if c.service_account:
+            accounts = self.calico_set.service_accounts if self.calico_set is not None else {}
+            out.update({f"pcsa.{k}": v for k, v in accounts.get((c.namespace, c.service_account), {}).items()})
+            out["pcsa.projectcalico.org/name"] = c.service_account
+            out.update(profiles.get(f"ksa.{c.namespace}.{c.service_account}", {}))
         out.update(c.labels)
         out["projectcalico.org/namespace"] = c.namespace
         out["projectcalico.org/orchestrator"] = "k8s"
@@ -1153,7 +1162,8 @@ def _calico_uses_sa(policies: list[CalicoPolicy]) -> bool:
                 if e.sa_names is not None or e.sa_selector is not None:
                     return True
                 exprs += [e.selector, e.not_selector]
-        if any(x is not None and mentions_key(x, "projectcalico.org/serviceaccount") for x in exprs):
+        if any(x is not None and (mentions_key(x, "projectcalico.org/serviceaccount") or mentions_prefix(x, "pcsa."))
+               for x in exprs):
             return True
     return False
 

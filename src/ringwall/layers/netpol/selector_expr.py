@@ -211,3 +211,10 @@ def mentions_key(expr: Expr, key: str) -> bool:
     if expr.key == key:
         return True
     return any(mentions_key(a, key) for a in expr.args)
+
+
+def mentions_prefix(expr: Expr, prefix: str) -> bool:
+    """Whether the expression tests a label whose key starts with ``prefix`` (``pcsa.``)."""
+    if expr.key.startswith(prefix) and expr.key:
+        return True
+    return any(mentions_prefix(a, prefix) for a in expr.args)
