@@ -110,9 +110,9 @@ def test_kong_plugins_on_gateway_api_routes_consumers_and_acl() -> None:
 def test_kong_acl_deny_list_and_a_plugin_with_both_lists(tmp_path) -> None:  # type: ignore[no-untyped-def]
     text = (GATEWAY / "kong-gateway-api.yaml").read_text()
     (tmp_path / "deny.yaml").write_text(text.replace("  allow: [admin]\n", "  deny: [dev]\n"))
-    assert [r["consumers"] for r in _routes(tmp_path / "deny.yaml")][0] == ["alex"]
+    assert _routes(tmp_path / "deny.yaml")[0]["consumers"] == ["alex"]
     (tmp_path / "both.yaml").write_text(text.replace("  allow: [admin]\n", "  allow: [admin]\n  deny: [dev]\n"))
-    assert [r["consumers"] for r in _routes(tmp_path / "both.yaml")][0] == ["alex", "dana"]
+    assert _routes(tmp_path / "both.yaml")[0]["consumers"] == ["alex", "dana"]
     assert "KongPlugin/shop/acl-group-1 (acl): config.allow and config.deny are both set; only one of them may be" \
         in "\n".join(_messages(tmp_path / "both.yaml", "RW-GW-018"))
 
