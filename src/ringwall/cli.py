@@ -105,12 +105,13 @@ IntentOpt = Annotated[
 def _intent(path: Path | None):  # type: ignore[no-untyped-def]
     if path is None:
         return None
-    from ringwall.analysis.intent import IntentError, load_intent
+    from ringwall.analysis.intent import IntentError, describe_intent_error, load_intent
 
     try:
         return load_intent(path)
-    except (IntentError, OSError) as exc:
-        raise _fail(str(exc)) from None
+    except IntentError as exc:
+        typer.echo(describe_intent_error(exc), err=True)
+        raise typer.Exit(EXIT_INPUT) from None
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
@@ -130,8 +131,9 @@ def _load(
     from ringwall.live.cli import load_live_or_none
 
     estate = load_live_or_none(paths, options) or load_estate(paths, options)
-    for d in estate.sink.items:
-        typer.echo(str(d), err=True)
+    from ringwall.run_diagnostics import echo_diagnostics
+
+    echo_diagnostics(estate.sink)
     if not estate.load.documents and not estate.load.other_files:
         raise _fail("no Kubernetes objects found in the input")
     if mesh is not None or istio_root != "istio-system":
@@ -284,8 +286,14 @@ def explain(
     compat: CompatOpt = Compat.none,
     mesh: MeshOpt = None,
     istio_root_namespace: RootNsOpt = "istio-system",
+    fail_on_deny: Annotated[bool, typer.Option(
+        "--fail-on-deny",
+        help="Exit 1 when the flow is denied through every layer (a gate: this flow must work).")] = False,
+    fail_on_allow: Annotated[bool, typer.Option(
+        "--fail-on-allow", help="Exit 1 when any of the flow gets through, even conditionally "
+                                "(a gate: this flow must stay closed).")] = False,
 ) -> None:
-    """Why a flow is allowed or denied, layer by layer and rule by rule, with file:line."""
+    """Why a flow is allowed or denied through every layer, layer by layer and rule by rule, with file:line."""
 
     from ringwall.analysis import explain as ex
     from ringwall.analysis.endpoints import EndpointError, resolve
@@ -304,16 +312,18 @@ def explain(
         result.cni_notes.append(f"{len(estate.calico.policies)} Calico policies are void: the CNI is {estate.cni.name}")
     if estate.cilium and not estate.cilium_applies:
         result.cni_notes.append(f"{len(estate.cilium.policies)} Cilium policies are void: the CNI is {estate.cni.name}")
-    from ringwall.analysis.explain_layers import explain_all_layers, render_all_layers
+    from ringwall.analysis import explain_layers as el
 
-    everything = explain_all_layers(estate, s, d, protocol, number)
+    everything = el.explain_all_layers(estate, s, d, protocol, number)
     if fmt is TextJson.json:
-        data = result.to_json()
-        data["all_layers"] = everything.to_json()
-        _write(_json(data), output)
+        _write(_json(el.to_json(result, everything, protocol, number)), output)
     else:
-        _write(ex.render_text(result) + render_all_layers(everything, protocol, number), output)
-    raise typer.Exit(EXIT_INPUT if _input_errors(estate) else EXIT_OK)
+        _write(el.render_text(result, everything, protocol, number), output)
+    if _input_errors(estate):
+        raise typer.Exit(EXIT_INPUT)
+    answer = el.verdict(everything, protocol, number)
+    gate_failed = (fail_on_deny and answer.denied) or (fail_on_allow and not answer.denied)
+    raise typer.Exit(EXIT_FINDINGS if gate_failed else EXIT_OK)
 
 
 class DiffFormat(StrEnum):
@@ -515,7 +525,10 @@ def verify(
     try:
         result = run_verify(estate, wanted)
     except IntentError as exc:
-        raise _fail(str(exc)) from None
+        from ringwall.analysis.intent import describe_intent_error
+
+        typer.echo(describe_intent_error(exc), err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     findings = sort_findings(result.findings)
     if fmt is ScanFormat.json:
         data = result.to_json()

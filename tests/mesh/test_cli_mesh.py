@@ -17,12 +17,12 @@ def test_coverage_txt_and_json() -> None:
     r = runner.invoke(app, ["coverage", SHOP])
     assert r.exit_code == 0
     assert r.stdout.splitlines()[:3] == [
-        "mTLS coverage of allowed workload pairs: 3/36 (8%)",
-        "  backend: 2/6",
-        "  data: 1/5",
+        "mTLS coverage of allowed workload pairs: 12/37 (32%)",
+        "  backend: 6/6",
+        "  data: 3/5",
     ]
     data = json.loads(runner.invoke(app, ["coverage", SHOP, "--format", "json"]).stdout)
-    assert (data["schema"], data["pairs"], data["covered"]) == ("ringwall.mesh-coverage/v1", 36, 3)
+    assert (data["schema"], data["pairs"], data["covered"]) == ("ringwall.mesh-coverage/v1", 37, 12)
 
 
 def test_flows_focus() -> None:
@@ -35,6 +35,6 @@ def test_flows_focus() -> None:
 
 def test_mesh_none_and_bad_option() -> None:
     r = runner.invoke(app, ["coverage", SHOP, "--mesh", "none"])
-    assert r.exit_code == 0 and "0/36" in r.stdout
+    assert r.exit_code == 0 and "0/37" in r.stdout
     assert runner.invoke(app, ["coverage", SHOP, "--mesh", "consul"]).exit_code == 2
     assert runner.invoke(app, ["flows", SHOP, "--format", "xml"]).exit_code == 2

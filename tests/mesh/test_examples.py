@@ -31,11 +31,12 @@ def test_shop_mesh_findings_are_exactly_the_documented_ones() -> None:
     dr = next(f for f in report.findings if f.check.id == "RW-ISTIO-006")
     assert dr.locations[0].path.endswith("examples/shop/mesh/postgres-tls.yaml") and dr.locations[0].line == 10
     assert report.status == (
-        "Istio (control plane: Deployment/istio-system/istiod); mTLS coverage of allowed workload pairs: 3/36 (8%)"
+        "Istio (control plane: Deployment/istio-system/istiod); mTLS coverage of allowed workload pairs: 12/37 (32%)"
     )
     cov = report.details["coverage"]
-    assert cov["pairs_by_worst_mtls"] == {"broken": 2, "no": 31, "yes": 3}  # type: ignore[index]
-    assert cov["by_namespace"]["backend"] == {"pairs": 6, "covered": 2, "ratio": 0.3333}  # type: ignore[index]
+    assert cov["pairs_by_worst_mtls"] == {  # type: ignore[index]
+        "broken": 2, "no": 22, "permissive": 1, "refused": 8, "yes": 4}
+    assert cov["by_namespace"]["backend"] == {"pairs": 6, "covered": 6, "ratio": 1.0}  # type: ignore[index]
 
 
 def test_shop_mesh_flows() -> None:

@@ -19,6 +19,7 @@ from ringwall.layers.netpol.cni import CniInfo, detect_cni
 from ringwall.layers.netpol.engine import Engine, EngineOptions
 from ringwall.layers.netpol.policyset import PolicySet, load_policies
 from ringwall.model.diagnostics import DiagnosticSink
+from ringwall.model.location import Location
 from ringwall.sources.inventory import Inventory, build_inventory
 from ringwall.sources.loader import LoadResult, load_paths
 
@@ -84,6 +85,9 @@ class Estate:
             cilium=self.cilium if self.cilium and self.cilium_applies else None,
         )
         self.timings["engine"] = self.timings.get("engine", 0.0) + time.perf_counter() - t
+        if not self._engines:
+            for where, message in engine.address_approximations:
+                self.sink.info("netpol.pod-address-assumed", message, where or Location("<input>"))
         self._engines[enforced] = engine
         return engine
 

@@ -48,13 +48,13 @@ class Explanation:
             "dst": self.dst.label,
             "protocol": self.protocol,
             "port": self.port,
-            "verdict": self.verdict,
-            "allowed": str(self.allowed),
-            "allowed_ports": self.allowed.to_json(),
             "cni": {"name": self.cni.name, "enforces": self.cni.enforces, "source": self.cni.source,
                     "void_policies": self.cni_notes},
             "layers": {
                 "netpol": {
+                    "verdict": self.verdict,
+                    "allowed": str(self.allowed),
+                    "allowed_ports": self.allowed.to_json(),
                     "enforced": self.enforced,
                     "egress": _direction_json(self.egress, self.protocol, self.port),
                     "ingress": _direction_json(self.ingress, self.protocol, self.port),
@@ -122,20 +122,18 @@ def explain(
 
 
 def render_text(e: Explanation) -> str:
-    flow = f"{e.src.label} => {e.dst.label}"
-    if e.port is not None:
-        flow += f" on {e.protocol} {e.port}"
-    lines = [f"Flow: {flow}", f"Verdict: {e.verdict.upper()}" + (f" (allowed: {e.allowed})" if e.port is None else "")]
-    lines.append("")
-    lines.append(f"netpol layer - {e.cni.describe()}")
+    """The NetworkPolicy section of ``explain``: its verdict, then each direction rule by rule.
+
+    The headline (the verdict through every layer) and this section's title are written by
+    ``explain_layers``."""
+    lines = [f"  {e.cni.describe()}"]
     lines += [f"  {note}" for note in e.cni_notes]
     if not e.enforced:
         lines.append("  The CNI does not enforce NetworkPolicy: the policies below are void, everything is allowed.")
     for d, who in ((e.egress, e.src.label), (e.ingress, e.dst.label)):
         lines.extend(_direction_text(d, who, e.protocol, e.port))
     if e.note:
-        lines.append("")
-        lines.append(f"Note: {e.note}")
+        lines.append(f"  Note: {e.note}")
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,8 @@ protections it adds (encrypted, peer-authenticated, explicitly-authorized).
 The mesh sees flows towards workloads that have a proxy. For each such pair the mesh decision is
 computed over all connections - independently of what NetworkPolicy allows, because depth asks
 what each layer would do on its own. ``conditional`` verdicts (they depend on HTTP details or JWTs
-the manifests cannot show) count as allowed: the mesh cannot be relied on to block them.
+the manifests cannot show) count as allowed - the mesh cannot be relied on to block them - and are
+also listed in ``LayerView.conditional`` with what they depend on, so explain and depth say so.
 For large meshes (more than ``FULL_PAIRS`` pairs) only the flows NetworkPolicy allows are decided,
 and the view says so.
 """
@@ -57,6 +58,8 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
     allowed: dict[Pair, ConnectionSet] = {}
     protections: dict[Pair, frozenset[str]] = {}
     explicit: set[Pair] = set()
+    conditional: dict[Pair, ConnectionSet] = {}
+    conditions: dict[Pair, tuple[tuple[ConnectionSet, str], ...]] = {}
     degrade = ctx.degradation.mtls_permissive
     for flow in decide_flows(model, pairs):
         pair = (flow.src, flow.dst)
@@ -66,6 +69,10 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
             verdict = "allow" if d.authz != "deny" else verdict  # permissive servers accept plaintext
         if verdict in ("allow", "conditional"):
             allowed[pair] = allowed.get(pair, NONE) | flow.conn
+        if verdict == "conditional":
+            conditional[pair] = conditional.get(pair, NONE) | flow.conn
+            if d.condition:
+                conditions[pair] = (*conditions.get(pair, ()), (flow.conn, d.condition))
         prot: set[str] = set()
         if d.mtls in ("yes", "permissive") and not degrade:
             prot.add("encrypted")
@@ -85,11 +92,13 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
         return dst in meshed_keys and (full or (src, dst) in decided)
 
     note = "" if full else "large mesh: only flows NetworkPolicy allows were decided"
-    return LayerView("mesh", "Service mesh", scope, allowed, explicit, protections, True, note)
+    return LayerView("mesh", "Service mesh", scope, allowed, explicit, protections, True, note,
+                     conditional=conditional, conditions=conditions)
 
 
 def _has_proxy(model: MeshModel, w: Workload) -> bool:
-    return model.membership(w).meshed
+    """Some pod of ``w`` has a proxy (classes of pods may differ: see ``MeshModel.pod_classes``)."""
+    return any(model.membership(view).meshed for view, _ in model.pod_classes(w))
 
 
 _ALL = ConnectionSet.all()

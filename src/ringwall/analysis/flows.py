@@ -41,6 +41,10 @@ class LayerView:
     protections: dict[Pair, frozenset[str]] = field(default_factory=dict)
     enforced: bool = True
     note: str = ""
+    conditional: dict[Pair, ConnectionSet] = field(default_factory=dict)
+    """Part of ``allowed`` that passes only for some requests (HTTP method/path, JWT, host name)."""
+    conditions: dict[Pair, tuple[tuple[ConnectionSet, str], ...]] = field(default_factory=dict)
+    """For those pairs, per connection set, what the verdict depends on (``GET /api/*``)."""
 
     def verdict(self, pair: Pair) -> ConnectionSet | None:
         """Allowed connections, or None when the layer does not see the flow."""
@@ -121,6 +125,18 @@ class FlowModel:
         for c in self.verdicts(pair).values():
             result = result & c
         return result
+
+    def conditional(self, pair: Pair) -> tuple[ConnectionSet, tuple[tuple[ConnectionSet, str], ...]]:
+        """The part of ``combined(pair)`` that some layer allows only for some requests, and on what
+        (per connection set)."""
+        conn = NONE
+        conds: list[tuple[ConnectionSet, str]] = []
+        for v in self.layers:
+            part = v.conditional.get(pair)
+            if part and v.scope(*pair) and v.enforced:
+                conn = conn | part
+                conds += [c for c in v.conditions.get(pair, ()) if c not in conds]
+        return conn & self.combined(pair), tuple(conds)
 
     def protections(self, pair: Pair) -> frozenset[str]:
         out: set[str] = set()

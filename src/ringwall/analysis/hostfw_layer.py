@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ringwall.analysis.layers import LayerReport, register_layer
+from ringwall.sources.reading import input_head
 
 if TYPE_CHECKING:
     from ringwall.analysis.estate import Estate
@@ -21,12 +22,8 @@ def host_ruleset_files(estate: Estate) -> list[Path]:
 
     found = []
     for path in estate.load.other_files:
-        try:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                head = fh.read(8192)
-        except OSError:
-            continue
-        if looks_like_host_ruleset(path, head):
+        head = input_head(path, 8192)
+        if head and looks_like_host_ruleset(path, head):
             found.append(path)
     return found
 

@@ -49,11 +49,12 @@ class Host:
         if self._loaded is None:
             from ringwall.layers.hostfw.api import load_ruleset
 
-            own = DiagnosticSink()
+            own = DiagnosticSink.scratch()
             self._loaded = (load_ruleset(self.files, own), own.items)
         if sink is not None and not any(s is sink for s in self._told):
             self._told.append(sink)
-            sink.items.extend(self._loaded[1])
+            for diagnostic in self._loaded[1]:
+                sink.add(diagnostic)
         return self._loaded[0]
 
     @property

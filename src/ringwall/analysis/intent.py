@@ -30,6 +30,7 @@ Endpoints in ``from``/``to`` are zone names or workloads (``ns/name``). Ports ar
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,40 @@ from ringwall.analysis.zones import Zone, carve, default_zones, external_zone
 from ringwall.model.addresses import AddressError
 from ringwall.model.connections import ALL, ConnectionSet
 from ringwall.model.labels import parse_selector
+from ringwall.sources import locate
+from ringwall.sources.loader import ALIAS_LIMITS
+from ringwall.sources.reading import read_input, read_input_or_reason
 
 SCHEMA_VERSION = "ringwall.dev/v1alpha1"
 
 
 class IntentError(ValueError):
     """A problem with the intent file, with the field that causes it."""
+
+
+_FIELD = re.compile(r"([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*)")
+
+
+def describe_intent_error(exc: IntentError) -> str:
+    """``FILE:LINE: error: message``, the line being that of the field the message names
+    (``intent.yaml: hosts.roles.web.services[0]: ...``), as every other input error is shown."""
+    message = str(exc)
+    m = re.match(r"(.+?):(\d+): (.*)", message, re.DOTALL)
+    if m and not m.group(1).endswith(":"):
+        return f"{m.group(1)}:{m.group(2)}: error: {m.group(3)}"
+    path, sep, rest = message.partition(": ")
+    text = read_input(path, None) if sep and path not in ("-", "<intent>") else None
+    if not text:
+        return f"{path}: error: {rest}" if sep and " " not in path else f"ringwall: error: {message}"
+    line = 1
+    field = _FIELD.match(rest)
+    if field:
+        keys: list[str | int] = []
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", field.group(1)):
+            keys.append(int(part[1:-1]) if part.startswith("[") else part)
+        lines = text.split("\n")
+        line = locate.yaml_path_line(lines, 0, len(lines), keys) + 1
+    return f"{path}:{line}: error: {rest}"
 
 
 @dataclass(frozen=True)
@@ -110,11 +139,14 @@ def _requirements(raw: object, where: str) -> tuple[str, ...]:
 
 
 def load_intent(path: str | Path) -> Intent:
-    text = Path(path).read_text(encoding="utf-8")
+    text, reason = read_input_or_reason(path)
+    if text is None:
+        raise IntentError(reason)
     try:
-        data = yaml_rs.loads(text, parse_datetime=False)
+        data = yaml_rs.loads(text, parse_datetime=False, alias_limits=ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:
-        raise IntentError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        m = re.search(r"line (\d+)", str(exc))
+        raise IntentError(f"{path}:{m.group(1) if m else 1}: invalid YAML: {str(exc).splitlines()[0]}") from None
     return parse_intent(data, str(path))
 
 

@@ -54,7 +54,8 @@ def explain_mesh(estate: Estate, src: Endpoint, dst: Endpoint, protocol: str | N
     decisions = []
     for sub, d in model.decide_conn(src.workload, src_ips, dst.workload, conn):
         decisions.append({"conn": str(sub), **d.to_json()})
-        lines.append(f"  {sub}: mTLS {d.mtls}, authorization {d.authz}, verdict {d.verdict.upper()}")
+        verdict = d.verdict.upper() + (f": {d.condition}" if d.verdict == "conditional" and d.condition else "")
+        lines.append(f"  {sub}: mTLS {d.mtls}, authorization {d.authz}, verdict {verdict}")
         lines.append(f"    {d.reason}")
         if d.identity:
             lines.append(f"    peer identity verified: {d.identity}")

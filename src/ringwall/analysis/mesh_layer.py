@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ringwall.analysis.connlist import compute_connlist
+from ringwall.analysis.connlist import compute_connlist, ip_endpoint
 from ringwall.analysis.layers import LayerReport, register_layer
 from ringwall.layers.mesh.api import Coverage, MeshFlow, coverage, decide_flows
 from ringwall.layers.mesh.checks import run_checks
@@ -56,15 +56,23 @@ def mesh_connlist(estate: Estate, focus: str | None = None, *, include_external:
     """Every flow the NetworkPolicy layer allows, split by how the mesh treats it.
 
     Rows: ``MeshFlow(src, dst, conn, decision)`` with ``.mtls`` (yes/permissive/no/broken),
-    ``.authorized`` (allow/deny/conditional/n/a) and ``.decision.verdict``. Flows to external
-    addresses have no mesh destination and are left out.
+    ``.authorized`` (allow/deny/conditional/n/a) and ``.decision.verdict``. Flows from outside
+    addresses are cut where the destination's AuthorizationPolicies name address ranges; flows to
+    outside addresses (``include_external``) are decided by the source's sidecar (ServiceEntry,
+    egress gateway, REGISTRY_ONLY or nothing) and are never mTLS.
     """
     model = mesh_model(estate)
     cl = compute_connlist(estate.engine(), focus) if focus else estate.connlist()
     by_key = {w.key: w for w in estate.cluster.workloads}
-    pairs = []
+    out: list[MeshFlow] = []
     for c in cl.connections:
         if c.dst_is_ip:
+            src = by_key.get(c.src)
+            r = _range(c.dst)
+            if not include_external or src is None or r is None:
+                continue
+            for ips, conn, d in model.decide_external(src, (r,), c.conn):
+                out.append(MeshFlow(c.src, c.dst if ips == (r,) else ip_endpoint(*ips[0]), conn, d))
             continue
         dst = by_key.get(c.dst)
         if dst is None:
@@ -73,12 +81,17 @@ def mesh_connlist(estate: Estate, focus: str | None = None, *, include_external:
             if not include_external:
                 continue
             r = _range(c.src)
-            pairs.append((c.src, None, (r,) if r else None, dst, c.conn))
+            if r is None:
+                out.extend(decide_flows(model, [(c.src, None, None, dst, c.conn)]))
+                continue
+            for piece in model.split_sources(dst, (r,)):
+                label = c.src if piece == (r,) else ip_endpoint(*piece[0])
+                out.extend(decide_flows(model, [(label, None, piece, dst, c.conn)]))
         else:
             src = by_key.get(c.src)
             if src is not None:
-                pairs.append((c.src, src, None, dst, c.conn))
-    return decide_flows(model, pairs)
+                out.extend(decide_flows(model, [(c.src, src, None, dst, c.conn)]))
+    return out
 
 
 def mesh_coverage(estate: Estate) -> tuple[Coverage, list[MeshFlow]]:
@@ -101,11 +114,13 @@ def scan_mesh(estate: Estate) -> LayerReport:
         cp = model.istio_control_plane
         meshes.append({"name": "istio", "control_plane": cp, "root_namespace": model.root,
                        "trust_domain": model.trust_domain})
-        parts.append("Istio " + (f"(control plane: {cp[0]})" if cp else "(configuration only: no istiod or CRDs)"))
+        parts.append("Istio " + (f"(control plane: {cp[0]})" if cp else "(configuration only: no istiod or CRDs in the "
+                                 "input; its policies are assumed enforced)"))
     if model.linkerd_on:
         cp = model.linkerd.control_plane
         meshes.append({"name": "linkerd", "control_plane": cp, "default_inbound_policy": model.linkerd.default_policy})
-        parts.append("Linkerd " + (f"(control plane: {cp[0]})" if cp else "(configuration only)"))
+        parts.append("Linkerd " + (f"(control plane: {cp[0]})" if cp else "(configuration only; its policies are "
+                                   "assumed enforced)"))
     members: dict[str, int] = {}
     for w in estate.cluster.workloads:
         mode = model.membership(w).mode
@@ -118,5 +133,8 @@ def scan_mesh(estate: Estate) -> LayerReport:
         "coverage": cov.to_json(),
         "flows_decided": len(flows),
     }
-    control = bool(model.istio_control_plane or model.linkerd.control_plane)
+    # One stance everywhere: mesh objects in the input are taken as enforced (flows, explain, depth
+    # and RW-DEPTH-021 count them); without the control plane in the input that is an assumption,
+    # so the layer shows enforced "unknown", never "NO".
+    control = True if (model.istio_control_plane or model.linkerd.control_plane) else None
     return LayerReport("mesh", "Service mesh", True, control, status, details, findings)

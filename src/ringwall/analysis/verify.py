@@ -4,7 +4,6 @@ unintended flows blocked by too few layers, and protections that are missing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ringwall.analysis.depth import weakest_piece
 from ringwall.analysis.estate import Estate
@@ -15,6 +14,7 @@ from ringwall.model.connections import ALL, NONE, ConnectionSet
 from ringwall.model.findings import Check, Finding, Severity, register
 from ringwall.model.location import Location
 from ringwall.sources import locate
+from ringwall.sources.reading import read_input
 
 SCHEMA = "ringwall.verify/v1"
 _DOC = "https://kubernetes.io/docs/concepts/security/"
@@ -75,10 +75,8 @@ class VerifyResult:
 class _Locator:
     def __init__(self, path: str) -> None:
         self.path = path
-        try:
-            self.lines = Path(path).read_text(encoding="utf-8").split("\n")
-        except OSError:
-            self.lines = []
+        text = read_input(path, None)
+        self.lines = text.split("\n") if text else []
 
     def at(self, *keys: str | int) -> Location:
         line = locate.yaml_path_line(self.lines, 0, len(self.lines), list(keys)) + 1 if self.lines else None

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from ringwall.analysis.intent import IntentError, load_intent
+from ringwall.analysis.intent import IntentError, describe_intent_error, load_intent
 from ringwall.generate.base import TARGETS, Context, GeneratedFile
 from ringwall.generate.spec import load_spec
 
@@ -143,7 +143,7 @@ def generate_command(
             for f in files:
                 sys.stdout.write(f"==> {f.path} <==\n{f.content}\n")
     except IntentError as exc:
-        typer.echo(f"ringwall: error: {exc}", err=True)
+        typer.echo(describe_intent_error(exc), err=True)
         raise typer.Exit(2) from None
     for n in notes:
         typer.echo(f"note: {n}", err=True)

@@ -53,6 +53,7 @@ _GLOBAL = LiveOptions()
 
 
 def live_callback(
+    ctx: typer.Context,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     in_cluster: InClusterOpt = False,
@@ -65,6 +66,9 @@ def live_callback(
     which kubeconfig to use, and stand for the input of a command given no PATH at all.
     """
     global _GLOBAL
+    from ringwall.run_diagnostics import install
+
+    install(ctx)
     _GLOBAL = live_options(kubeconfig, context, in_cluster, host, timeout)
 
 

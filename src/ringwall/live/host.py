@@ -24,6 +24,8 @@ from pathlib import Path
 
 import orjson
 
+from ringwall.sources.reading import read_input_or_reason, walk_inputs
+
 COMMAND_TIMEOUT = 30.0
 
 
@@ -174,13 +176,14 @@ def read_saved_host(name: str, path: Path) -> HostRead:
     if not path.exists():
         host.problems.append(("error", f"--host {name}={path}: no such file or directory"))
         return host
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = sorted(walk_inputs(path)) if path.is_dir() else [path]
     for f in files:
         rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        if any(part.startswith(".") for part in Path(rel).parts):
+        text, reason = read_input_or_reason(f)
+        if text is None:
+            host.problems.append(("error", reason))
             continue
         try:
-            text = f.read_text(encoding="utf-8", errors="replace")
             mode = f.stat().st_mode & 0o777
         except OSError as exc:
             host.problems.append(("error", f"cannot read {f}: {exc}"))

@@ -26,6 +26,7 @@ from ringwall.model.cluster import (
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.labels import normalize_labels
 from ringwall.sources.documents import Document
+from ringwall.sources.identity import describe, object_identity
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -37,6 +38,8 @@ class Inventory:
     cluster: Cluster
     by_kind: dict[str, list[Document]] = field(default_factory=dict)
     default_namespace: str = "default"
+    duplicates: list[tuple[Document, Document]] = field(default_factory=list)
+    """(kept, dropped) for every object given twice; only the kept (later) copy is in ``by_kind``."""
 
     def documents(self, *kinds: str) -> list[Document]:
         out: list[Document] = []
@@ -49,7 +52,7 @@ def build_inventory(
     documents: Iterable[Document], sink: DiagnosticSink, default_namespace: str = "default"
 ) -> Inventory:
     inv = Inventory(Cluster(), default_namespace=default_namespace)
-    for doc in documents:
+    for doc in _last_copy_of_each_object(inv, documents, sink):
         inv.by_kind.setdefault(doc.kind, []).append(doc)
     cluster = inv.cluster
     for doc in inv.by_kind.get("Namespace", ()):
@@ -65,6 +68,40 @@ def build_inventory(
     return inv
 
 
+def _last_copy_of_each_object(
+    inv: Inventory, documents: Iterable[Document], sink: DiagnosticSink
+) -> list[Document]:
+    """One document per object identity, the later copy winning as with ``kubectl apply``.
+
+    Every kind gets the same handling (workloads, Services, policies, routes...): a diagnostic
+    naming both copies, and the earlier copy takes no part in the analysis. The kept copy keeps
+    the position of the first one, so the order of objects does not depend on which copy won.
+    """
+    kept: list[Document] = []
+    index: dict[tuple[str, str, str, str], int] = {}
+    for doc in documents:
+        identity = object_identity(doc, inv.default_namespace)
+        if identity is None:
+            kept.append(doc)
+            continue
+        at = index.get(identity)
+        if at is None:
+            index[identity] = len(kept)
+            kept.append(doc)
+            continue
+        earlier = kept[at]
+        inv.duplicates.append((doc, earlier))
+        same = "identical copies" if doc.obj == earlier.obj else "the copies differ"
+        sink.warning(
+            "k8s.duplicate",
+            f"{describe(identity)} is defined twice ({same}); the later definition takes effect, as with "
+            f"kubectl apply (the earlier one at {earlier.locate()} is ignored)",
+            doc.locate(),
+        )
+        kept[at] = doc
+    return kept
+
+
 def _add_namespace(cluster: Cluster, doc: Document, sink: DiagnosticSink) -> None:
     name = doc.name
     if not name:
@@ -72,9 +109,6 @@ def _add_namespace(cluster: Cluster, doc: Document, sink: DiagnosticSink) -> Non
         return
     labels = normalize_labels(doc.metadata.get("labels"))
     labels[NAMESPACE_NAME_LABEL] = name  # immutable label set by the control plane
-    existing = cluster.namespaces.get(name)
-    if existing is not None and existing.declared:
-        sink.warning("k8s.duplicate", f"Namespace {name} is defined twice; the later one is used", doc.locate())
     cluster.namespaces[name] = Namespace(
         name, labels, normalize_labels(doc.metadata.get("annotations")), doc.locate(), True
     )
@@ -166,6 +200,13 @@ def _add_workloads(inv: Inventory, sink: DiagnosticSink) -> None:
             cluster.workloads.append(wl)
             cluster.namespace(ns)
 
+    pod_names = {(p.namespace(default_ns), p.name) for p in inv.by_kind.get("Pod", ())}
+    for d in inv.by_kind.get("WorkloadEndpoint", ()):
+        wl = _workload_from_endpoint(d, default_ns, pod_names)
+        if wl is not None:
+            cluster.workloads.append(wl)
+            cluster.namespace(wl.namespace)
+
     present = {(d.namespace(default_ns), d.kind, d.name) for d in workload_docs}
     for d in workload_docs:
         key = (d.namespace(default_ns), d.kind, d.name)
@@ -179,6 +220,36 @@ def _add_workloads(inv: Inventory, sink: DiagnosticSink) -> None:
             cluster.workloads.append(wl)
             cluster.namespace(wl.namespace)
     cluster.workloads.sort(key=lambda w: w.key)
+
+
+_CALICO_ADDED_LABELS = ("projectcalico.org/namespace", "projectcalico.org/orchestrator",
+                        "projectcalico.org/serviceaccount")
+
+
+def _workload_from_endpoint(doc: Document, default_ns: str, pod_names: set[tuple[str, str]]) -> Workload | None:
+    """A Calico WorkloadEndpoint (``calicoctl get workloadendpoints -o yaml|json``) as the pod it stands
+    for: labels (without the ones Calico adds), named ports, addresses, service account. A Pod of the
+    same name in the input wins (it says more)."""
+    if not doc.api_version.startswith(("projectcalico.org/", "crd.projectcalico.org/")):
+        return None
+    spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+    ns = doc.namespace(default_ns)
+    name = str(spec.get("pod") or spec.get("workload") or doc.name)
+    if not name or (ns, name) in pod_names:
+        return None
+    labels = {k: v for k, v in normalize_labels(doc.metadata.get("labels")).items() if k not in _CALICO_ADDED_LABELS}
+    ports: list[ContainerPort] = []
+    for p in spec.get("ports") or ():
+        if isinstance(p, dict) and isinstance(p.get("port"), int) and not isinstance(p.get("port"), bool):
+            proto = str(p.get("protocol") or "TCP").upper()
+            if proto in PROTOCOLS:
+                ports.append(ContainerPort(str(p["name"]) if p.get("name") else None, p["port"], proto))
+    ips = tuple(str(n).split("/")[0] for n in spec.get("ipNetworks") or () if isinstance(n, str))
+    sa = spec.get("serviceAccountName") or normalize_labels(doc.metadata.get("labels")).get(
+        "projectcalico.org/serviceaccount") or "default"
+    variant = PodVariant(labels, tuple(ports), ips, None, 1, {}, (name,))
+    return Workload(namespace=ns, name=name, kind="Pod", variants=[variant], service_account=str(sa),
+                    location=doc.locate(), spec={})
 
 
 def _automount(spec: dict[str, Any]) -> bool | None:

@@ -9,7 +9,6 @@ still read. ``kind: List`` dumps are unpacked into their items.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,12 @@ import yaml_rs
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.location import Location
 from ringwall.sources.documents import Document, SourceFile
+from ringwall.sources.reading import read_input, walk_inputs
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_SEP = re.compile(r"^(?:---|\.\.\.)(?:[ \t].*)?$", re.MULTILINE)
 _ERR_LINE = re.compile(r"line (\d+)(?:, column (\d+))?")
-_ALIAS_LIMITS = yaml_rs.AliasLimits(
+ALIAS_LIMITS = yaml_rs.AliasLimits(
     max_total_replayed_events=1_000_000, max_replay_stack_depth=64, max_alias_expansions_per_anchor=None
 )
 
@@ -38,17 +38,6 @@ class LoadResult:
     """Files that are not manifests (host rulesets, configs) for other readers."""
 
 
-def iter_input_files(path: Path) -> Iterator[Path]:
-    """The files under ``path`` (recursively, hidden entries skipped, sorted for determinism)."""
-    if path.is_dir():
-        for child in sorted(path.iterdir()):
-            if child.name.startswith("."):
-                continue
-            yield from iter_input_files(child)
-    else:
-        yield path
-
-
 def load_paths(
     paths: Iterable[str | Path], sink: DiagnosticSink, *, stdin_text: str | None = None
 ) -> LoadResult:
@@ -56,37 +45,66 @@ def load_paths(
     result = LoadResult()
     for raw in paths:
         if str(raw) == "-":
-            text = stdin_text if stdin_text is not None else sys.stdin.read()
+            text = stdin_text if stdin_text is not None else read_input("-", sink)
             result.files.append("-")
-            result.documents.extend(parse_text(text, "-", sink))
+            if text is not None:
+                result.documents.extend(parse_text(text, "-", sink))
             continue
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             sink.error("input.missing", f"no such file or directory: {path}", Location(str(path)))
             continue
-        for file in iter_input_files(path):
-            if file.suffix.lower() not in MANIFEST_SUFFIXES or _is_foreign_json(file):
-                result.other_files.append(file)
+        named = not path.is_dir()
+        for file in walk_inputs(path, sink):
+            manifest = file.suffix.lower() in MANIFEST_SUFFIXES
+            # A file named on the command line, or a manifest, must be readable text; a stray file
+            # met in a folder (an image next to the manifests) is skipped with a warning.
+            text = read_input(file, sink, warn=not (named or manifest))
+            if text is None:
                 continue
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                sink.error("input.unreadable", f"cannot read file: {exc}", Location(str(file)))
+            if not manifest:
+                docs = _manifests_by_content(text, file, sink)
+                if docs is None:
+                    result.other_files.append(file)
+                else:
+                    result.files.append(str(file))
+                    result.documents.extend(docs)
+                continue
+            if file.suffix.lower() == ".json" and _is_foreign_json(text):
+                result.other_files.append(file)
                 continue
             result.files.append(str(file))
             result.documents.extend(parse_text(text, str(file), sink))
     return result
 
 
-def _is_foreign_json(file: Path) -> bool:
+_K8S_HEAD = re.compile(r"^(?:- )?apiVersion:[ \t]*\S", re.MULTILINE)
+_K8S_KIND = re.compile(r"^(?:- )?kind:[ \t]*[A-Z]\w*[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _manifests_by_content(text: str, file: Path, sink: DiagnosticSink) -> list[Document] | None:
+    """The Kubernetes objects of a file whose name does not say manifest, or None if it holds none.
+
+    Names lie: ``coredns.yaml.base``, ``coredns.yaml.sed``, ``deploy.yaml.in``, ``manifest.txt``
+    are Kubernetes YAML. A file whose text parses as Kubernetes objects (top-level ``apiVersion``
+    and ``kind``) is read as manifests whatever its name; a Corefile, a ruleset or an sshd config
+    never parses that way, so other readers keep getting them.
+    """
+    head = text[:65536]
+    if not (_K8S_HEAD.search(head) and _K8S_KIND.search(head)):
+        return None
+    scratch = DiagnosticSink.scratch()
+    docs = parse_text(text, str(file), scratch)
+    if not any(d.api_version for d in docs):
+        return None
+    for diagnostic in scratch.items:
+        sink.add(diagnostic)
+    return docs
+
+
+def _is_foreign_json(text: str) -> bool:
     """JSON that is not a Kubernetes object, such as ``nft -j list ruleset`` output."""
-    if file.suffix.lower() != ".json":
-        return False
-    try:
-        with file.open(encoding="utf-8", errors="replace") as fh:
-            head = fh.read(256).lstrip()
-    except OSError:
-        return False
+    head = text[:256].lstrip()
     return head.startswith('{"nftables"') or head.startswith('{\n  "nftables"') or '"nftables"' in head[:40]
 
 
@@ -148,7 +166,7 @@ def _split_documents(text: str) -> Iterator[tuple[int, int, str]]:
 
 def _load_yaml_chunk(chunk: str, path: str, start_line: int, sink: DiagnosticSink) -> Any:
     try:
-        return yaml_rs.loads(chunk, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
+        return yaml_rs.loads(chunk, parse_datetime=False, alias_limits=ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:
         message = str(exc)
         if "duplicate mapping key" in message:
@@ -161,7 +179,7 @@ def _load_yaml_chunk(chunk: str, path: str, start_line: int, sink: DiagnosticSin
                 return yaml_rs.loads(
                     chunk,
                     parse_datetime=False,
-                    alias_limits=_ALIAS_LIMITS,
+                    alias_limits=ALIAS_LIMITS,
                     duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins,
                 )
             except yaml_rs.YAMLDecodeError as exc2:

@@ -15,6 +15,7 @@ from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.findings import Finding
 from ringwall.model.location import Location
 from ringwall.sources.inventory import Inventory
+from ringwall.sources.reading import input_head
 
 from . import catalogue as K
 from .kube_exposure import api_endpoints, check_kube_exposure
@@ -30,21 +31,13 @@ class AccessInputs:
     sshd: list[SshdConfig] = field(default_factory=list)
 
 
-def _head(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            return fh.read(16384)
-    except OSError:
-        return ""
-
-
 def read_inputs(files: list[Path], sink: DiagnosticSink, version: Version = DEFAULT_VERSION) -> AccessInputs:
     """Read every wg-quick and sshd file among ``files`` (others are ignored)."""
     out = AccessInputs()
     sshd_candidates: list[Path] = []
     scripts: list[tuple[Path, str]] = []
     for f in files:
-        head = _head(f)
+        head = input_head(f)
         if looks_like_wg_quick(head):
             out.wireguard.append(read_wg_quick(f, sink))
         elif looks_like_sshd_config(f, head):

@@ -1,7 +1,7 @@
 """``ringwall access …``: WireGuard routes, sshd effective configuration and checks.
 
-Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (``sshd``) or a configuration sshd would
-refuse, 2 usage or input error.
+Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (``sshd``), 2 usage or input error
+(a configuration ``sshd -t`` would refuse included).
 """
 
 from __future__ import annotations
@@ -15,10 +15,19 @@ import typer
 
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.findings import Severity, sort_findings
+from ringwall.run_diagnostics import echo_diagnostics
 
 app = typer.Typer(help="Management access: WireGuard (wg-quick) and sshd bastions.", no_args_is_help=True,
                   add_completion=False)
 Fmt = Annotated[str, typer.Option("--format", "-f", help="text or json.")]
+
+
+@app.callback()
+def _group(ctx: typer.Context) -> None:
+    """Show every diagnostic once; input errors exit 2 (when invoked without the root command)."""
+    from ringwall.run_diagnostics import install
+
+    install(ctx)
 
 
 def _check_fmt(fmt: str) -> None:
@@ -43,8 +52,7 @@ def wg_routes(files: Annotated[list[Path], typer.Argument(help="wg-quick files (
         cfg = read_wg_quick(f, sink)
         out.append({"path": str(f), "interface": cfg.interface, "listen_port": cfg.listen_port,
                     "peers": describe_routes(cfg)})
-    for d in sink.items:
-        typer.echo(str(d), err=True)
+    echo_diagnostics(sink)
     if fmt == "json":
         sys.stdout.write(json.dumps({"schema": "ringwall.wg-routes/v1", "interfaces": out}, indent=2) + "\n")
         return
@@ -91,8 +99,7 @@ def sshd_cmd(config: Annotated[Path, typer.Argument(help="sshd_config (Includes 
             "match_blocks": [{"criteria": m.text, "location": str(m.location)} for m in cfg.matches],
             "findings": [f.to_json() for f in findings]}, indent=2) + "\n")
     else:
-        for d in sink.items:
-            typer.echo(str(d), err=True)
+        echo_diagnostics(sink)
         typer.echo(f"{config}: {'valid' if cfg.valid else 'INVALID (sshd would refuse to start)'}; files: "
                    f"{', '.join(cfg.files)}")
         for kw, v in effective.items():

@@ -23,10 +23,13 @@ from pathlib import Path
 
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.location import Location
+from ringwall.sources.reading import MAX_LINE_CHARS, read_input
 
 Version = tuple[int, int]
 DEFAULT_VERSION: Version = (10, 0)
 MAX_INCLUDE_DEPTH = 16
+MAX_INCLUDED_FILES = 256
+"""Files read through Includes at most: a glob in a big folder must not read it all, endlessly."""
 
 # Keywords that accept more than one value across lines (each instance appends).
 ACCUMULATING = frozenset({
@@ -260,17 +263,16 @@ def read_sshd_config(path: Path | str, sink: DiagnosticSink, *, ssh_dir: Path | 
     path = Path(path)
     cfg = SshdConfig(str(path))
     base = ssh_dir if ssh_dir is not None else path.parent
-    _read_file(cfg, path, sink, base, version, None, 0, text)
+    _read_file(cfg, path, sink, base, version, None, 0, text, frozenset({os.path.realpath(path)}))
     return cfg
 
 
 def _read_file(cfg: SshdConfig, path: Path, sink: DiagnosticSink, base: Path, version: Version,
-               match: MatchBlock | None, depth: int, text: str | None = None) -> None:
+               match: MatchBlock | None, depth: int, text: str | None = None,
+               chain: frozenset[str] = frozenset()) -> None:
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            sink.error("sshd.unreadable", f"cannot read {path}: {exc}", Location(str(path)))
+        text = read_input(path, sink, line_limit=MAX_LINE_CHARS)
+        if text is None:
             cfg.errors += 1
             return
     cfg.files.append(str(path))
@@ -317,7 +319,16 @@ def _read_file(cfg: SshdConfig, path: Path, sink: DiagnosticSink, base: Path, ve
             for pattern in args:
                 full = pattern if os.path.isabs(pattern) else str(base / pattern)
                 for inc in sorted(glob.glob(full)):
-                    _read_file(cfg, Path(inc), sink, base, version, current, depth + 1)
+                    if os.path.realpath(inc) in chain:
+                        _bad(cfg, sink, "sshd.include-loop", f"Include of {inc} loops back to a file that "
+                             "includes it", loc)
+                        continue
+                    if len(cfg.files) >= MAX_INCLUDED_FILES:
+                        _bad(cfg, sink, "sshd.include-count", f"more than {MAX_INCLUDED_FILES} files "
+                             "included; the rest is not read", loc)
+                        break
+                    _read_file(cfg, Path(inc), sink, base, version, current, depth + 1,
+                               chain=chain | {os.path.realpath(inc)})
             continue
         problem = _check_value(kw, written, args)
         if kw == "authenticationmethods" and "any" in [a.lower() for a in args] and (

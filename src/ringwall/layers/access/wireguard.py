@@ -24,6 +24,7 @@ from ringwall.model import intervals as iv
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.intervals import Intervals
 from ringwall.model.location import Location
+from ringwall.sources.reading import MAX_LINE_CHARS, read_input
 
 INTERFACE_KEYS = {"privatekey", "listenport", "fwmark", "address", "dns", "mtu", "table", "preup", "postup",
                   "predown", "postdown", "saveconfig"}
@@ -104,14 +105,14 @@ def looks_like_wg_quick(head: str) -> bool:
 def read_wg_quick(path: Path | str, sink: DiagnosticSink, text: str | None = None) -> WgConfig:
     path = Path(path)
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            st = path.stat()
-            mode = st.st_mode & 0o777
-            dir_mode = path.parent.stat().st_mode & 0o777
-        except OSError as exc:
-            sink.error("wg.unreadable", f"cannot read {path}: {exc}", Location(str(path)))
+        text = read_input(path, sink, line_limit=MAX_LINE_CHARS)
+        if text is None:
             return WgConfig(str(path), path.stem)
+        try:
+            mode = path.stat().st_mode & 0o777
+            dir_mode = path.parent.stat().st_mode & 0o777
+        except OSError:  # stdin, or removed since it was read: no permissions to judge
+            mode = dir_mode = None
     else:
         mode = dir_mode = None
     cfg = WgConfig(str(path), path.stem, mode=mode, dir_mode=dir_mode)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.findings import Finding
-from ringwall.model.location import Location
 from ringwall.sources.inventory import Inventory
+from ringwall.sources.reading import MAX_INPUT_BYTES, input_head, lines_within_limit
 
 from .checks import check_corefile, check_exposure, check_nodelocal, check_rbac, nodelocal_address
 from .corefile import Corefile, looks_like_corefile, parse_corefile
@@ -42,12 +42,8 @@ def corefiles_from_manifests(inv: Inventory, sink: DiagnosticSink) -> list[Coref
 def corefiles_from_files(files: list[Path], sink: DiagnosticSink) -> list[Corefile]:
     out: list[Corefile] = []
     for f in files:
-        try:
-            text = f.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            sink.error("corefile.unreadable", f"cannot read {f}: {exc}", Location(str(f)))
-            continue
-        if looks_like_corefile(f.name, text[:8192]):
+        text = input_head(f, MAX_INPUT_BYTES)
+        if looks_like_corefile(f.name, text[:8192]) and lines_within_limit(text, f, sink):
             out.append(parse_corefile(text, str(f), sink))
     return out
 

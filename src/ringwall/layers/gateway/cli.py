@@ -14,8 +14,11 @@ app = typer.Typer(help="Edge gateways: external routes and their authentication.
 
 
 @app.callback()
-def _group() -> None:
-    """Keep sub-commands named even while there is only one."""
+def _group(ctx: typer.Context) -> None:
+    """Keep sub-commands named even while there is only one; show every diagnostic once."""
+    from ringwall.run_diagnostics import install
+
+    install(ctx)
 
 
 @app.command()

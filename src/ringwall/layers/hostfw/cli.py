@@ -13,8 +13,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ringwall.model.diagnostics import DiagnosticSink, Level
+from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.findings import Severity, sort_findings
+from ringwall.run_diagnostics import echo_diagnostics
 
 from . import render
 from .loader import FATAL_CODES
@@ -22,6 +23,14 @@ from .model import Ruleset
 
 app = typer.Typer(help="Host firewalls (iptables, nftables): services, trace, unreachable rules, search, "
                   "compare and checks.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _group(ctx: typer.Context) -> None:
+    """Show every diagnostic once; input errors exit 2 (when invoked without the root command)."""
+    from ringwall.run_diagnostics import install
+
+    install(ctx)
 
 Rules = Annotated[list[Path], typer.Argument(help="Ruleset files (iptables-save, scripts, nft text or JSON).")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="text, json or md.")]
@@ -42,12 +51,9 @@ def _load(paths: list[Path], ipsets: list[Path] | None, input_format: str) -> Ru
         die(f"unknown --input-format {input_format!r}")
     sink = DiagnosticSink()
     rs = load_ruleset(paths, sink, ipsets or [], input_format)
-    for d in sink.items:
-        if d.code in FATAL_CODES:
-            die(f"{d.location}: {d.message}")
-    for d in sink.items:
-        if d.level is not Level.INFO:
-            typer.echo(str(d), err=True)
+    echo_diagnostics(sink)
+    if any(d.code in FATAL_CODES for d in sink.items):
+        raise typer.Exit(2)
     return rs
 
 

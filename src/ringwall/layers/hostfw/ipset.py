@@ -14,6 +14,7 @@ from pathlib import Path
 from ringwall.model import intervals as iv
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.location import Location
+from ringwall.sources.reading import MAX_LINE_CHARS, read_input
 
 from . import values as V
 from .model import In, Pred, conj, disj
@@ -33,10 +34,8 @@ class Ipset:
 def read_ipsets(paths: list[Path], sink: DiagnosticSink) -> dict[str, Ipset]:
     sets: dict[str, Ipset] = {}
     for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            sink.error("RWD-HOSTFW-001", f"cannot read ipset file: {exc.strerror}", Location(str(path)))
+        text = read_input(path, sink, line_limit=MAX_LINE_CHARS, code="RWD-HOSTFW-001")
+        if text is None:
             continue
         for n, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.location import Location
+from ringwall.sources.reading import lines_within_limit, read_input
 
 from .detect import detect_format
 from .ipset import read_ipsets, set_predicate
@@ -34,13 +35,13 @@ def _resolver(ipset_files: Sequence[Path], sink: DiagnosticSink) -> IpsetResolve
 
 def read_file(path: Path, sink: DiagnosticSink, input_format: str = "auto",
               ipsets: IpsetResolver | None = None) -> tuple[list[Table], str | None]:
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        sink.error("RWD-HOSTFW-001", f"cannot read file: {exc.strerror or exc}", Location(str(path)))
+    text = read_input(path, sink, code="RWD-HOSTFW-001")
+    if text is None:
         return [], None
     fmt = detect_format(path, text) if input_format == "auto" else input_format
     name = str(path)
+    if fmt != "nft-json" and not lines_within_limit(text, name, sink, code="RWD-HOSTFW-001"):
+        return [], None
     if fmt == "iptables-save":
         tables = read_iptables_save(text, name, sink, ipsets)
     elif fmt == "iptables-script":

@@ -46,8 +46,9 @@ class MeshFlow:
     def line(self) -> str:
         d = self.decision
         ident = f", peer {d.identity}" if d.identity else ""
+        by = f", decided by {d.decided_by}" if d.decided_by else ""
         return (f"{self.src} => {self.dst} : {self.conn} : mtls={d.mtls}, authz={d.authz}, "
-                f"verdict={d.verdict}{ident}")
+                f"verdict={d.verdict_text}{ident}{by}")
 
     def to_json(self) -> dict[str, object]:
         return {"src": self.src, "dst": self.dst, "conn": str(self.conn), "ports": self.conn.to_json(),
@@ -71,8 +72,10 @@ class Coverage:
     """mTLS coverage of allowed workload pairs.
 
     The meshes carry only TCP, so a pair is measured on its allowed TCP ports: it is *covered*
-    when every one of them is ``mtls=yes`` (encrypted, peer identity verified, plaintext refused).
-    Pairs allowed only UDP/SCTP are counted apart (``not_tcp``): no mesh can protect them.
+    when every one of them is ``mtls=yes`` (encrypted, peer identity verified, plaintext refused)
+    or refuses the pair's plaintext outright (STRICT towards a client without mTLS: ``refused``,
+    nothing unencrypted can flow). Pairs allowed only UDP/SCTP are counted apart (``not_tcp``):
+    no mesh can protect them.
     """
 
     pairs: int = 0
@@ -102,7 +105,8 @@ class Coverage:
         }
 
 
-_WORST = {"yes": 0, "permissive": 1, "no": 2, "broken": 3}
+_WORST = {"refused": 0, "yes": 1, "permissive": 2, "no": 3, "broken": 4}
+COVERED = ("yes", "refused")
 
 
 def coverage(flows: list[MeshFlow]) -> Coverage:
@@ -117,12 +121,13 @@ def coverage(flows: list[MeshFlow]) -> Coverage:
             denied.add(key)
         if not f.conn.ports("TCP"):
             continue
+        level = "refused" if f.decision.refuses_plaintext else f.mtls
         cur = worst.get(key)
-        if cur is None or _WORST[f.mtls] > _WORST[cur]:
-            worst[key] = f.mtls
+        if cur is None or _WORST[level] > _WORST[cur]:
+            worst[key] = level
     cov = Coverage(not_tcp=len(seen - worst.keys()))
     for (_src, dst), m in sorted(worst.items()):
-        ok = m == "yes"
+        ok = m in COVERED
         cov.pairs += 1
         cov.covered += ok
         cov.by_mtls[m] = cov.by_mtls.get(m, 0) + 1

@@ -237,12 +237,68 @@ class Matcher:
         return _and(parts)
 
 
+    def describe(self, rule: dict[str, Any]) -> str:
+        """What a rule that matches only some requests depends on, written as a request pattern:
+        ``GET|POST /api/* host shop.example.com``, ``JWT from issuer/*``, ``source in 1.2.3.0/24``.
+        Fields the proxy already knows (ports, peer identity) are left out."""
+        alts: list[str] = []
+        froms = [f.get("source") for f in rule.get("from") or () if isinstance(f, dict)]
+        src_parts = [self._describe_source(s) for s in froms if isinstance(s, dict) and self.source(s, False) is None]
+        tos = [t.get("operation") for t in rule.get("to") or () if isinstance(t, dict)]
+        op_parts = [self._describe_operation(o) for o in tos
+                    if isinstance(o, dict) and self.operation(o, False) is None]
+        when = [self._describe_condition(c) for c in rule.get("when") or ()
+                if isinstance(c, dict) and self.condition(c, False) is None]
+        for group in (op_parts, src_parts):
+            texts = [t for t in group if t]
+            if texts:
+                alts.append(texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")")
+        alts.extend(t for t in when if t)
+        return " ".join(alts) or "request attributes"
+
+    def _describe_operation(self, o: dict[str, Any]) -> str:
+        parts: list[str] = []
+        for key, prefix in (("methods", ""), ("notMethods", "not "), ("paths", ""), ("notPaths", "path not "),
+                            ("hosts", "host "), ("notHosts", "host not ")):
+            vals = str_list(o.get(key))
+            if vals:
+                parts.append(prefix + "|".join(vals))
+        return " ".join(parts)
+
+    def _describe_source(self, s: dict[str, Any]) -> str:
+        parts: list[str] = []
+        rp = str_list(s.get("requestPrincipals"))
+        if rp:
+            parts.append("any valid JWT" if rp == ["*"] else "JWT from " + "|".join(rp))
+        nrp = str_list(s.get("notRequestPrincipals"))
+        if nrp:
+            parts.append("no JWT" if nrp == ["*"] else "JWT not from " + "|".join(nrp))
+        for key, prefix in (("ipBlocks", "source in "), ("remoteIpBlocks", "remote address in "),
+                            ("notIpBlocks", "source not in "), ("notRemoteIpBlocks", "remote address not in ")):
+            vals = str_list(s.get(key))
+            if vals and _ip_match(vals, self.req.source_ips) is None:
+                parts.append(prefix + ",".join(vals))
+        return " ".join(parts)
+
+    def _describe_condition(self, c: dict[str, Any]) -> str:
+        key = str(c.get("key", ""))
+        vals, nvals = str_list(c.get("values")), str_list(c.get("notValues"))
+        out = []
+        if vals:
+            out.append(f"{key} in [{', '.join(vals)}]")
+        if nvals:
+            out.append(f"{key} not in [{', '.join(nvals)}]")
+        return " ".join(out)
+
+
 @dataclass
 class AuthzDecision:
     verdict: str
     """``allow``, ``deny`` or ``conditional`` (depends on HTTP attributes, JWT or an external authorizer)."""
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
+    condition: str | None = None
+    """For ``conditional``: the requests that are allowed (``GET /api/*``), or the ones denied (``not ...``)."""
 
 
 def _rule_ev(p: AuthorizationPolicy, i: int | None, what: str) -> Evidence:
@@ -304,21 +360,33 @@ def decide(policies: list[AuthorizationPolicy], req: Request, http: bool, ztunne
         if hit is not None:
             result = AuthzDecision("allow", f"ALLOW policy {hit[0].ref} matches", [_rule_ev(hit[0], hit[1], "matches")])
         elif maybe_allow is not None:
-            p, i = maybe_allow
-            result = AuthzDecision("conditional", f"ALLOW policy {p.ref} matches only some requests "
-                                   "(HTTP attributes or JWT)", [_rule_ev(p, i, "matches some requests")])
+            conds: list[str] = []
+            evs: list[Evidence] = []
+            for p in allows:
+                for i, r in enumerate(p.rules):
+                    if m.rule(r, p.action) is None:
+                        text = m.describe(r)
+                        if text not in conds:
+                            conds.append(text)
+                        evs.append(_rule_ev(p, i, f"allows {text}"))
+            cond = " | ".join(conds)
+            p, _ = maybe_allow
+            result = AuthzDecision("conditional", f"ALLOW policy {p.ref} allows only {cond}", evs, cond)
         else:
             evs = [_rule_ev(p, None, "allow-nothing" if not p.rules else "no rule matches") for p in allows]
             return AuthzDecision("deny", "ALLOW policies apply but none matches", evs)
     if maybe_deny is not None:
         p, i = maybe_deny
-        result = AuthzDecision("conditional", f"DENY policy {p.ref} denies some requests (HTTP attributes or JWT); "
-                               + result.reason, [_rule_ev(p, i, "matches some requests"), *result.evidence])
+        denied = m.describe(p.rules[i]) if i is not None else "some requests"
+        cond = f"not {denied}" + (f", {result.condition}" if result.condition else "")
+        result = AuthzDecision("conditional", f"DENY policy {p.ref} denies {denied}; " + result.reason,
+                               [_rule_ev(p, i, f"denies {denied}"), *result.evidence], cond)
     if custom_hit is not None:
         p, i = custom_hit
+        cond = f"external authorizer {p.provider or '?'}" + (f", {result.condition}" if result.condition else "")
         result = AuthzDecision("conditional", f"CUSTOM policy {p.ref} asks the external authorizer "
                                f"{p.provider or '?'}; " + result.reason, [_rule_ev(p, i, "external check"),
-                                                                          *result.evidence])
+                                                                          *result.evidence], cond)
     return result
 
 

@@ -91,6 +91,12 @@ DENY_HTTP_NO_PORT = _c("RW-ISTIO-016", "DenyWithHttpFieldsWithoutPort", M,
                        "A DENY rule with HTTP-only fields and no ports applies to TCP ports, where Istio drops those "
                        "fields and the rule denies more than written.",
                        "Give DENY rules with HTTP fields the ports they are meant for.")
+ALLOW_HTTP_ON_TCP = _c("RW-ISTIO-033", "AllowHttpRuleOnTcpPort", M,
+                      "An ALLOW rule with HTTP-only fields (methods, paths, hosts, requestPrincipals, request.* "
+                      "conditions) applies to a port Istio treats as plain TCP: Istio drops the whole rule there, "
+                      "so it allows nothing on that port.",
+                      "Name the Service port http-* (or set appProtocol: http) if the traffic is HTTP; otherwise "
+                      "write the rule with L4 fields only (principals, namespaces, ipBlocks, ports).")
 AMBIENT_DENY = _c("RW-ISTIO-017", "AmbientHttpOnlyDenyIneffective", H,
                   "In ambient without a waypoint, a DENY whose rules are all HTTP-only has no effect.",
                   "Deploy a waypoint and target the policy at it, or express the DENY at L4.")
@@ -401,6 +407,8 @@ def _authorization(model: MeshModel) -> Iterator[Finding]:
         if len(providers) > 1:
             yield Finding(CUSTOM_PROVIDERS, f"{w.ref}: {len(providers)} CUSTOM providers apply "
                           f"({', '.join(providers)}); Istio rejects the configuration.", _loc(w), w.ref)
+        if amb.mode == "sidecar":
+            yield from _allow_http_on_tcp(model, w, pols)
         for p in pols:
             if p.action != "DENY" or p.dry_run:
                 continue
@@ -428,6 +436,28 @@ def _authorization(model: MeshModel) -> Iterator[Finding]:
                                       f"on the TCP port(s) {', '.join(map(str, sorted(set(tcp_ports))))} of {w.ref} "
                                       "Istio drops those fields and the rule denies more.",
                                       (p.locate("spec", "rules", i),), p.ref, f"{w.key}#{i}")
+
+
+def _allow_http_on_tcp(model: MeshModel, w: Workload, pols: list) -> Iterator[Finding]:  # type: ignore[type-arg]
+    """ALLOW rules that need HTTP attributes on ports the Service declares TCP (Istio drops them there)."""
+    tcp_ports = sorted({pt.port for v in w.variants for pt in v.ports if pt.protocol == "TCP"
+                        and model.service_port(w, pt.port)[2] == "tcp"})
+    if not tcp_ports:
+        return
+    for p in pols:
+        if p.action != "ALLOW" or p.dry_run:
+            continue
+        for i, r in enumerate(p.rules):
+            if not rule_uses_http(r):
+                continue
+            named = {int(x) for t in r.get("to") or () if isinstance(t, dict) and isinstance(t.get("operation"), dict)
+                     for x in str_list(t["operation"].get("ports")) if x.isdigit()}
+            hit = [pt for pt in tcp_ports if not named or pt in named]
+            if hit:
+                yield Finding(ALLOW_HTTP_ON_TCP, f"{p.ref} rules[{i}] allows by HTTP attributes, but port(s) "
+                              f"{', '.join(map(str, hit))} of {w.ref} are plain TCP (Service port name or "
+                              "appProtocol): Istio drops the rule there, so it allows nothing on them.",
+                              (p.locate("spec", "rules", i), *_loc(w)), p.ref, f"{w.key}#{i}")
 
 
 def _request_auth(model: MeshModel) -> Iterator[Finding]:

@@ -18,6 +18,14 @@ from .common import MeshOptions
 app = typer.Typer(help="Service mesh layer (Istio, Linkerd): mTLS and authorization per flow.",
                   no_args_is_help=True)
 
+
+@app.callback()
+def _group(ctx: typer.Context) -> None:
+    """Show every diagnostic once; input errors exit 2 (when invoked without the root command)."""
+    from ringwall.run_diagnostics import install
+
+    install(ctx)
+
 Paths = Annotated[list[str], typer.Argument(help="Manifests: files or directories.")]
 Fmt = Annotated[str, typer.Option("--format", "-o", help="txt or json.")]
 Mesh = Annotated[str | None, typer.Option("--mesh", help="Force istio, linkerd or none (default: detect).")]

@@ -17,12 +17,13 @@ Vocabulary of ``mtls``:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml_rs
 
 from ringwall.model import intervals as iv
-from ringwall.model.cluster import Namespace, Service, Workload
+from ringwall.model.addresses import AddressError, parse_address, parse_cidr
+from ringwall.model.cluster import Namespace, PodVariant, Service, Workload
 from ringwall.model.connections import PROTOCOLS, ConnectionSet
 from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.intervals import Intervals
@@ -41,6 +42,7 @@ from .authorization import (
 from .authorization import decide as istio_authorize
 from .common import Evidence, MeshOptions, in_ranges, parse_port_list, pod_annotations, str_list
 from .destination_rule import TLS_MODES, DestinationRule, DestinationRuleIndex, parse_destination_rule
+from .egress import EgressIndex
 from .istio_membership import Membership, cluster_uses_istio_labels, istio_membership
 from .peer_authentication import MODES, PeerAuthentication, PeerAuthIndex, parse_peer_authentication
 from .request_authentication import RequestAuthentication, parse_request_authentication, token_requirement
@@ -69,14 +71,29 @@ class FlowDecision:
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    condition: str | None = None
+    """For ``conditional``: what the verdict depends on, e.g. ``GET /api/*`` or ``host api.example.com``."""
+    decided_by: str | None = None
+    """For flows leaving the cluster: ``service-entry``, ``egress-gateway``, ``registry-only``,
+    ``allow-any``, ``bypass`` or ``none`` (no proxy on the way)."""
 
     @property
     def meshed(self) -> bool:
-        return self.src_mode not in ("none", "external") and self.dst_mode != "none"
+        return self.src_mode not in ("none", "external") and self.dst_mode not in ("none", "external")
 
     @property
-    def key(self) -> tuple[str, str, str, str | None, str]:
-        return (self.mtls, self.authz, self.verdict, self.identity, self.reason)
+    def key(self) -> tuple[str, str, str, str | None, str, str | None]:
+        return (self.mtls, self.authz, self.verdict, self.identity, self.reason, self.condition)
+
+    @property
+    def refuses_plaintext(self) -> bool:
+        """The server refuses this plaintext connection (STRICT): nothing unencrypted flows."""
+        return self.mtls == "no" and self.verdict == "deny" and self.authz == "n/a"
+
+    @property
+    def verdict_text(self) -> str:
+        """``allow``, ``deny`` or ``conditional: GET /api/*``."""
+        return f"{self.verdict}: {self.condition}" if self.verdict == "conditional" and self.condition else self.verdict
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -84,6 +101,8 @@ class FlowDecision:
             "mtls": self.mtls, "peer_identity": self.identity, "identity_verified": self.identity is not None,
             "authorization": self.authz, "verdict": self.verdict, "reason": self.reason,
             "evidence": [e.to_json() for e in self.evidence],
+            **({"condition": self.condition} if self.condition else {}),
+            **({"decided_by": self.decided_by} if self.decided_by else {}),
             **({"notes": self.notes} if self.notes else {}),
         }
 
@@ -148,12 +167,16 @@ class MeshModel:
             self.services_by_ns.setdefault(s.namespace, []).append(s)
         self._svc_protocols = self._service_app_protocols()
         # Memberships and pod addresses are computed on first use: an estate without a mesh pays nothing.
-        self.members: dict[str, Membership] = {}
-        self._ips: dict[str, Intervals | None] = {}
-        self._svc_cache: dict[tuple[str, int], tuple[Service | None, int | None, str]] = {}
-        self._ports_cache: dict[str, list[int]] = {}
+        self.members: dict[tuple[str, int], Membership] = {}
+        self._ips: dict[tuple[str, int], Intervals | None] = {}
+        self._svc_cache: dict[tuple[tuple[str, int], int], tuple[Service | None, int | None, str]] = {}
+        self._ports_cache: dict[tuple[str, int], list[int]] = {}
+        self._views: dict[str, list[tuple[Workload, str]]] = {}
+        self._tags: dict[int, int] = {}
         self._authz_cache: dict[tuple[object, ...], AuthzDecision] = {}
-        self._jwt_cache: dict[str, str | None] = {}
+        self._jwt_cache: dict[tuple[str, int], str | None] = {}
+        self._egress: EgressIndex | None = None
+        self._pod_network: Intervals | None = None
         self.build_seconds = time.perf_counter() - t
 
     # ------------------------------------------------------------ detection
@@ -208,17 +231,70 @@ class MeshModel:
             return lm
         return Membership("none", "no service mesh is installed")
 
+    def _mk(self, w: Workload) -> tuple[str, int]:
+        """Cache key of a workload, or of one class of its pods (see ``pod_classes``)."""
+        return (w.key, self._tags.get(id(w), -1))
+
+    def pod_classes(self, w: Workload) -> list[tuple[Workload, str]]:
+        """The workload split into classes of pods the mesh may treat differently (labels and pod
+        annotations: injection, selectors, capture annotations), each as a one-variant workload with a
+        short description (``pods app=a,track=canary``); one entry when all pods are alike."""
+        hit = self._views.get(w.key)
+        if hit is not None:
+            return hit
+        groups: dict[tuple[object, ...], list[PodVariant]] = {}
+        for v in w.variants:
+            groups.setdefault((tuple(sorted(v.labels.items())), tuple(sorted(v.annotations.items()))), []).append(v)
+        if len(groups) <= 1:
+            out = [(w, "")]
+        else:
+            keys = sorted({k for v in w.variants for k in v.labels})
+            differ = [k for k in keys if len({v.labels.get(k) for v in w.variants}) > 1]
+            out = []
+            for i, vs in enumerate(groups.values()):
+                view = replace(w, variants=vs)
+                self._tags[id(view)] = i
+                labels = vs[0].labels
+                desc = ",".join(f"{k}={labels.get(k, '<none>')}" for k in differ) or f"#{i + 1}"
+                out.append((view, f"pods {desc}"))
+        self._views[w.key] = out
+        return out
+
     def membership(self, w: Workload) -> Membership:
-        m = self.members.get(w.key)
+        k = self._mk(w)
+        m = self.members.get(k)
         if m is None:
-            m = self.members[w.key] = self._membership(w)
+            m = self.members[k] = self._membership(w)
         return m
 
     def pod_ips(self, w: Workload) -> Intervals | None:
         """The workload's pod addresses when the input has them (live dumps), else None."""
-        if w.key not in self._ips:
-            self._ips[w.key] = lk.workload_ips(w)
-        return self._ips[w.key]
+        k = self._mk(w)
+        if k not in self._ips:
+            self._ips[k] = lk.workload_ips(w)
+        return self._ips[k]
+
+    @property
+    def pod_network(self) -> Intervals:
+        """Where pods whose address the input does not know live: the Nodes' podCIDRs, else the
+        Calico IPPools, else ``MeshOptions.cluster_networks``. An ipBlock that holds (or misses) all
+        of it decides such a pod exactly; one that cuts it leaves the flow conditional on the address."""
+        if self._pod_network is None:
+            texts = [c for n in self.cluster.nodes for c in n.pod_cidrs]
+            if not texts:
+                texts = [str((d.obj.get("spec") or {}).get("cidr")) for d in self.inventory.documents("IPPool")
+                         if "projectcalico.org" in d.api_version and isinstance(d.obj.get("spec"), dict)]
+            out: Intervals = ()
+            for group in (texts, list(self.options.cluster_networks)):
+                for t in group:
+                    try:
+                        out = iv.union(out, parse_cidr(t)[0])
+                    except AddressError:
+                        continue
+                if out:
+                    break
+            self._pod_network = out
+        return self._pod_network
 
     # -------------------------------------------------------------- helpers
     def principal(self, w: Workload) -> str:
@@ -237,7 +313,7 @@ class MeshModel:
 
     def service_port(self, w: Workload, port: int) -> tuple[Service | None, int | None, str]:
         """The Service fronting ``port`` of ``w``, its service port, and the port's protocol (http/tcp/auto)."""
-        key = (w.key, port)
+        key = (self._mk(w), port)
         hit = self._svc_cache.get(key)
         if hit is not None:
             return hit
@@ -290,10 +366,40 @@ class MeshModel:
                 pts.add(s.port)
         return pts
 
+    def source_boundaries(self, w: Workload) -> list[int]:
+        """Addresses where the AuthorizationPolicies of ``w`` may decide differently: the edges of every
+        ``ipBlocks``/``notIpBlocks``/``remoteIpBlocks`` and ``source.ip``/``remote.ip`` condition."""
+        pts: set[int] = set()
+        for p in self.authz.for_workload(w):
+            for r in p.rules:
+                texts: list[str] = []
+                for f in r.get("from") or ():
+                    src = f.get("source") if isinstance(f, dict) else None
+                    if isinstance(src, dict):
+                        for k in ("ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"):
+                            texts += str_list(src.get(k))
+                for c in r.get("when") or ():
+                    if isinstance(c, dict) and c.get("key") in ("source.ip", "remote.ip"):
+                        texts += str_list(c.get("values")) + str_list(c.get("notValues"))
+                for t in texts:
+                    try:
+                        rng, _ = parse_cidr(t) if "/" in t else (((parse_address(t),) * 2,), False)
+                    except AddressError:
+                        continue
+                    for lo, hi in rng:
+                        pts.add(lo)
+                        pts.add(hi + 1)
+        return sorted(pts)
+
+    def split_sources(self, w: Workload, ips: Intervals) -> list[Intervals]:
+        """``ips`` cut where ``w``'s AuthorizationPolicies name address ranges, so each piece is
+        decided exactly (as the NetworkPolicy engine splits at ipBlocks)."""
+        return _split(ips, self.source_boundaries(w))
+
     def jwt_note(self, w: Workload) -> str | None:
         """What RequestAuthentication means for ``w``: whether a request *without* a token still passes."""
-        if w.key in self._jwt_cache:
-            return self._jwt_cache[w.key]
+        if self._mk(w) in self._jwt_cache:
+            return self._jwt_cache[self._mk(w)]
         ras = [ra for ra in self.request_auths if ra_applies(ra, w, self.root)]
         note = None
         if ras:
@@ -302,13 +408,27 @@ class MeshModel:
             note = (f"{names} validates JWTs, but no AuthorizationPolicy requires requestPrincipals: a request "
                     "without a token passes" if req is None else f"{names} validates JWTs and a token is "
                     f"required: {req.text}")
-        self._jwt_cache[w.key] = note
+        self._jwt_cache[self._mk(w)] = note
         return note
 
     # -------------------------------------------------------------- decide
     def decide(self, src: Workload | None, src_ips: Intervals | None, dst: Workload, protocol: str,
                port: int) -> FlowDecision:
-        """The mesh verdict for ``src`` (None: an address outside the cluster) -> ``dst`` on protocol/port."""
+        """The mesh verdict for ``src`` (None: an address outside the cluster) -> ``dst`` on protocol/port.
+
+        Decided per class of pods on each side (a DaemonSet whose pods carry different labels may be
+        selected by a policy for some pods only); classes that disagree make the flow ``conditional``
+        on which pod, and the condition names them."""
+        srcs = self.pod_classes(src) if src is not None else [(None, "")]
+        dsts = self.pod_classes(dst)
+        if len(srcs) == 1 and len(dsts) == 1:
+            return self._decide_class(srcs[0][0], src_ips, dsts[0][0], protocol, port)
+        return merge_classes([
+            (" to ".join(x for x in (sd, dd) if x), self._decide_class(s, src_ips, d, protocol, port))
+            for s, sd in srcs for d, dd in dsts])
+
+    def _decide_class(self, src: Workload | None, src_ips: Intervals | None, dst: Workload, protocol: str,
+                      port: int) -> FlowDecision:
         sm = self.membership(src) if src is not None else Membership("external", "an address, not a pod")
         dm = self.membership(dst)
         if src_ips is None and src is not None:
@@ -377,6 +497,16 @@ class MeshModel:
             elif svc is None:
                 client_ev = Evidence(f"no Service of {dst.key} exposes this port: the client's sidecar "
                                      "passes pod-IP traffic through without mTLS")
+            elif (hidden := self.egress.hidden_service(src, svc.namespace, svc.name)) is not None:
+                out_mode, hidden_ev = hidden
+                if out_mode == "REGISTRY_ONLY":
+                    return FlowDecision("istio", sm.mode, dm.mode, "no", None, "n/a", "deny",
+                                        f"the client's Sidecar does not import {svc.ref} and its outbound policy is "
+                                        "REGISTRY_ONLY: the sidecar sends the traffic to BlackHoleCluster",
+                                        [*ev, *hidden_ev], notes)
+                ev.extend(hidden_ev)
+                client_ev = Evidence(f"the client's Sidecar does not import {svc.ref}: with ALLOW_ANY the sidecar "
+                                     "passes the traffic through (PassthroughCluster) without mTLS")
             else:
                 ct = self.dr.lookup(src, svc, sport)
                 if ct.mode is None:
@@ -407,6 +537,8 @@ class MeshModel:
         else:
             mtls = "no"
         identity = self.principal(src) if (src is not None and mtls in ("yes", "permissive")) else None
+        if src is not None and src_ips is None:
+            src_ips = self.pod_network or None
         req = Request(identity, src_ips, port)
         policies = self.authz.for_workload(dst)
         akey = (id(policies), dst.key if dm.mode == "ambient" else proto, identity, src_ips, port)
@@ -417,7 +549,8 @@ class MeshModel:
         reason = d.reason
         if d.verdict == "allow" and not policies:
             reason = "no AuthorizationPolicy applies: allowed"
-        return FlowDecision("istio", sm.mode, dm.mode, mtls, identity, d.verdict, d.verdict, reason, ev, notes)
+        return FlowDecision("istio", sm.mode, dm.mode, mtls, identity, d.verdict, d.verdict, reason, ev, notes,
+                            condition=d.condition if d.verdict == "conditional" else None)
 
     def _authorize(self, dst: Workload, dm: Membership, policies: list[AuthorizationPolicy], req: Request,
                    proto: str, port: int) -> AuthzDecision:
@@ -429,7 +562,8 @@ class MeshModel:
                 if wp and d.verdict != "deny":
                     d2 = istio_authorize(wp, req, http=True)
                     if d2.verdict != "allow":
-                        d = AuthzDecision(d2.verdict, f"waypoint {dm.waypoint}: {d2.reason}", d2.evidence)
+                        d = AuthzDecision(d2.verdict, f"waypoint {dm.waypoint}: {d2.reason}", d2.evidence,
+                                          d2.condition)
         elif proto == "http":
             d = istio_authorize(policies, req, http=True)
         elif proto == "tcp":
@@ -442,9 +576,10 @@ class MeshModel:
             elif dh.verdict == dt.verdict:
                 d = AuthzDecision(dh.verdict, dh.reason, dh.evidence)
             else:
+                http_part = dh.condition if dh.verdict == "conditional" and dh.condition else dh.verdict
                 d = AuthzDecision("conditional", f"port {port} has no declared protocol: HTTP requests -> "
                                   f"{dh.verdict} ({dh.reason}); other TCP -> {dt.verdict} ({dt.reason})",
-                                  dh.evidence + dt.evidence)
+                                  dh.evidence + dt.evidence, f"HTTP {http_part}; other TCP {dt.verdict}")
         return d
 
     def _linkerd(self, src: Workload | None, src_ips: Intervals | None, sm: Membership, dst: Workload,
@@ -476,13 +611,75 @@ class MeshModel:
             mtls = "permissive" if plain.verdict != "deny" else "yes"
         return FlowDecision("linkerd", sm.mode, dm.mode, mtls, ident, d.verdict, d.verdict, d.reason, ev)
 
+    # ------------------------------------------------------------ egress
+    @property
+    def egress(self) -> EgressIndex:
+        """ServiceEntries, Sidecars and the outbound traffic policy (read on first use)."""
+        if self._egress is None:
+            self._egress = EgressIndex(self.inventory, self.root)
+        return self._egress
+
+    def decide_external(self, src: Workload, ips: Intervals,
+                        conn: ConnectionSet) -> list[tuple[Intervals, ConnectionSet, FlowDecision]]:
+        """``src`` -> addresses outside the cluster: split at ServiceEntry addresses and ports, one
+        decision per (address range, port group). mTLS is always ``no``: the flow leaves the mesh."""
+        views = self.pod_classes(src)
+        sm = self.membership(src)
+        if len(views) == 1 and sm.mode in ("none", "linkerd", "ambient"):
+            mesh = {"none": "none", "linkerd": "linkerd", "ambient": "istio"}[sm.mode]
+            reason = {"none": "the source has no proxy: nothing in the mesh sees this flow",
+                      "linkerd": "linkerd-proxy forwards traffic to outside addresses as sent: no mTLS, no policy",
+                      "ambient": "ztunnel forwards traffic to outside addresses as sent (no egress waypoint or "
+                                 "gateway in the model): no mTLS, no policy"}[sm.mode]
+            d = FlowDecision(mesh, sm.mode, "external", "no", None, "n/a", "allow", reason,
+                             [Evidence(f"{src.key}: {sm.reason}", sm.location)],
+                             decided_by="none")
+            return [(ips, conn, d)]
+        pts = sorted({p for se in self.egress.entries for p in se.ports} | {
+            p for view, _ in views for lo, hi in parse_port_list(pod_annotations(view).get(EXCLUDE_OUT, ""))
+            for p in (lo, hi + 1)})
+        out: list[tuple[Intervals, ConnectionSet, FlowDecision]] = []
+        for piece in _split(ips, self.egress.boundaries()):
+            groups: dict[tuple[object, ...], tuple[list[tuple[str, int, int]], FlowDecision]] = {}
+            for proto in PROTOCOLS:
+                for lo, hi in conn.ports(proto):
+                    for a, b in _segments(lo, hi, pts):
+                        d = merge_classes([(desc, self._egress_one(view, self.membership(view), piece, proto, a))
+                                           for view, desc in views])
+                        groups.setdefault(d.key, ([], d))[0].append((proto, a, b))
+            for pieces, d in groups.values():
+                by: dict[str, list[tuple[int, int]]] = {}
+                for proto, a, b in pieces:
+                    by.setdefault(proto, []).append((a, b))
+                out.append((piece, ConnectionSet({p: tuple(r) for p, r in by.items()}), d))
+        return out
+
+    def _egress_one(self, src: Workload, sm: Membership, ips: Intervals, protocol: str, port: int) -> FlowDecision:
+        if sm.mode in ("none", "linkerd", "ambient"):
+            [(_, _, d)] = self.decide_external(src, ips, ConnectionSet.of(protocol, [(port, port)]))
+            return d
+        ev = [Evidence(f"{src.key} is in the mesh ({sm.mode}): {sm.reason}", sm.location)]
+        if protocol != "TCP":
+            return FlowDecision("istio", sm.mode, "external", "no", None, "n/a", "allow",
+                                f"Istio captures only TCP; {protocol} passes beside the proxy", ev, decided_by="none")
+        if in_ranges(parse_port_list(pod_annotations(src).get(EXCLUDE_OUT, "")), port):
+            return FlowDecision("istio", sm.mode, "external", "no", None, "n/a", "allow",
+                                "the port is excluded from outbound capture: the sidecar never sees it",
+                                [*ev, Evidence(f"{src.ref} annotation {EXCLUDE_OUT}", src.location)],
+                                decided_by="bypass")
+        e = self.egress.decide(src, ips, port)
+        authz = "n/a" if e.decided_by in ("allow-any", "bypass") else e.verdict
+        return FlowDecision("istio", sm.mode, "external", "no", None, authz, e.verdict, e.reason, [*ev, *e.evidence],
+                            condition=e.condition, decided_by=e.decided_by)
+
     # ------------------------------------------------------- connection sets
     def decide_conn(self, src: Workload | None, src_ips: Intervals | None, dst: Workload,
                     conn: ConnectionSet) -> list[tuple[ConnectionSet, FlowDecision]]:
         """Split ``conn`` into port ranges the mesh decides alike; one decision per range group."""
-        pts = self._ports_cache.get(dst.key)
+        pts = self._ports_cache.get(self._mk(dst))
         if pts is None:
-            pts = self._ports_cache[dst.key] = sorted(self.relevant_ports(dst))
+            pts = sorted({p for view, _ in self.pod_classes(dst) for p in self.relevant_ports(view)})
+            self._ports_cache[self._mk(dst)] = pts
         groups: dict[tuple[object, ...], tuple[list[tuple[str, int, int]], FlowDecision]] = {}
         for proto in PROTOCOLS:
             ranges = conn.ports(proto)
@@ -503,6 +700,35 @@ class MeshModel:
                 by.setdefault(proto, []).append((a, b))
             out.append((ConnectionSet({p: tuple(r) for p, r in by.items()}), d))
         return out
+
+
+_MTLS_ORDER = ("yes", "permissive", "no", "broken")
+
+
+def merge_classes(items: list[tuple[str, FlowDecision]]) -> FlowDecision:
+    """One decision for a flow whose pod classes (``items``: description, decision) may disagree."""
+    first = items[0][1]
+    if all(d.key == first.key for _, d in items):
+        return first
+    verdicts = {d.verdict for _, d in items}
+    authz = {d.authz for _, d in items}
+    parts = [f"{desc or 'other pods'}: {d.verdict_text}" for desc, d in items]
+    evidence: list[Evidence] = []
+    for _, d in items:
+        evidence += [e for e in d.evidence if e not in evidence]
+    modes = [d.src_mode for _, d in items], [d.dst_mode for _, d in items]
+    return FlowDecision(
+        first.mesh, modes[0][0] if len(set(modes[0])) == 1 else "mixed",
+        modes[1][0] if len(set(modes[1])) == 1 else "mixed",
+        max((d.mtls for _, d in items), key=_MTLS_ORDER.index),
+        first.identity if all(d.identity == first.identity for _, d in items) else None,
+        authz.pop() if len(authz) == 1 else "conditional",
+        verdicts.pop() if len(verdicts) == 1 else "conditional",
+        "the workload's pods are decided differently: " + "; ".join(
+            f"{desc or 'other pods'}: {d.reason}" for desc, d in items),
+        evidence, [n for _, d in items for n in d.notes],
+        condition="; ".join(parts) if len({d.verdict for _, d in items}) > 1 else first.condition,
+        decided_by=first.decided_by if all(d.decided_by == first.decided_by for _, d in items) else None)
 
 
 def _invalid(doc: Document) -> tuple[str, tuple[str | int, ...]] | None:
@@ -553,6 +779,19 @@ def _segments(lo: int, hi: int, points: list[int]) -> list[tuple[int, int]]:
         cur = p + 1
     if cur <= hi:
         out.append((cur, hi))
+    return out
+
+
+def _split(ips: Intervals, points: list[int]) -> list[Intervals]:
+    """Cut address ranges at ``points`` (starts of ranges that behave differently)."""
+    out: list[Intervals] = []
+    for lo, hi in ips:
+        cur = lo
+        for p in points:
+            if cur < p <= hi:
+                out.append(((cur, p - 1),))
+                cur = p
+        out.append(((cur, hi),))
     return out
 
 

@@ -111,7 +111,8 @@ class DestinationRuleIndex:
         return any(e == "*" or (e == "." and client_ns == r.namespace) or e == client_ns for e in r.export_to)
 
     def lookup(self, client: Workload | None, service: Service, service_port: int | None) -> ClientTls:
-        ckey = (client.key if self._by_client and client else client.namespace if client else None)
+        ckey = ((client.namespace, tuple(sorted(client.labels.items()))) if self._by_client and client
+                else client.namespace if client else None)
         key = (ckey, service.namespace, service.name, service_port)
         hit = self._cache.get(key)
         if hit is None:

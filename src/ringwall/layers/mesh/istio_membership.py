@@ -50,11 +50,13 @@ def istio_membership(w: Workload, ns: Namespace) -> Membership:
     nsl = ns.labels
     if w.host_network:
         return Membership("none", "hostNetwork pods are never injected nor enrolled in ambient", w.location)
-    if ns.name in SYSTEM_NAMESPACES:
-        return Membership("none", f"namespace {ns.name} is never injected", w.location)
+    # Evidence first: a pod that does run istio-proxy is meshed wherever it lives (manual injection
+    # with istioctl kube-inject works in kube-system too); the injector's rules decide the others.
     live_sidecar = STATUS in annotations or any(c.get("name") == "istio-proxy" for c in containers(w))
     if live_sidecar:
         return Membership("sidecar", "the pod carries an istio-proxy sidecar", w.location)
+    if ns.name in SYSTEM_NAMESPACES:
+        return Membership("none", f"namespace {ns.name} is never injected", w.location)
     pod_value = labels.get(INJECT)
     value_src = "label"
     if pod_value is None and INJECT in annotations:
@@ -113,4 +115,5 @@ def cluster_uses_istio_labels(cluster: Cluster) -> bool:
     for ns in cluster.namespaces.values():
         if NS_INJECTION in ns.labels or REV in ns.labels or DATAPLANE in ns.labels:
             return True
-    return any(INJECT in w.labels or REV in w.labels or DATAPLANE in w.labels for w in cluster.workloads)
+    return any(INJECT in w.labels or REV in w.labels or DATAPLANE in w.labels or STATUS in pod_annotations(w)
+               or any(c.get("name") == "istio-proxy" for c in containers(w)) for w in cluster.workloads)

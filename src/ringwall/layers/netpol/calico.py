@@ -163,6 +163,22 @@ class CalicoPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkSet:
+    """A Calico NetworkSet (``namespace`` set) or GlobalNetworkSet: labelled CIDRs that rule
+    selectors match as if they were endpoints (Calico "Network set" reference)."""
+
+    name: str
+    namespace: str | None
+    labels: tuple[tuple[str, str], ...]
+    nets: Intervals
+    document: Document
+
+    @property
+    def ref(self) -> str:
+        return f"NetworkSet/{self.namespace}/{self.name}" if self.namespace else f"GlobalNetworkSet/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class CalicoTier:
     name: str
     order: float
@@ -181,6 +197,11 @@ class CalicoSet:
     """(namespace, name) -> labels of the ServiceAccounts in the input (for serviceAccountSelector)."""
     unmodelled: list[tuple[Document, Path, str]] = field(default_factory=list)
     """What was approximated: (document, field path, what and how)."""
+    ip_pools: tuple[str, ...] = ()
+    """CIDRs of the enabled IPPools: the pod network, where pods of unknown address live."""
+    network_sets: list[NetworkSet] = field(default_factory=list)
+    profile_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Profile name (``kns.<ns>``, ``ksa.<ns>.<sa>``) -> its ``labelsToApply``, inherited by the pods."""
 
     def tier(self, name: str) -> CalicoTier:
         t = self.tiers.get(name)
@@ -217,6 +238,39 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
                 f"Calico {doc.kind} {doc.name}: {exc.field_path}: {exc}; Calico rejects it, so it has no effect",
                 doc.locate(exc.path),
             )
+    for doc in inventory.documents("NetworkSet", "GlobalNetworkSet"):
+        if not is_calico(doc):
+            continue
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        try:
+            nets = _nets(spec.get("nets") or [], ("spec", "nets")) or ()
+        except PolicyInvalid as exc:
+            sink.warning("calico.invalid", f"Calico {doc.kind} {doc.name}: {exc.field_path}: {exc}; Calico rejects "
+                         "it, so it has no effect", doc.locate(exc.path))
+            continue
+        labels = doc.metadata.get("labels") if isinstance(doc.metadata.get("labels"), dict) else {}
+        ns = doc.namespace(inventory.default_namespace) if doc.kind == "NetworkSet" else None
+        out.network_sets.append(NetworkSet(doc.name, ns, tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+                                           nets, doc))
+    for doc in inventory.documents("Profile"):
+        if not is_calico(doc):
+            continue
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        lta = spec.get("labelsToApply")
+        if isinstance(lta, dict):
+            out.profile_labels[doc.name] = {str(k): str(v) for k, v in lta.items()}
+        if not doc.name.startswith(("kns.", "ksa.")):
+            out.unmodelled.append((doc, (), f"Profile {doc.name}: only the kns.* / ksa.* profiles of Kubernetes "
+                                   "pods are modelled (their labelsToApply); this profile applies to no pod"))
+        elif _restrictive(spec):
+            out.unmodelled.append((doc, ("spec",), f"Profile {doc.name}: rules other than Allow-all are not "
+                                   "evaluated (Calico's kube-controllers rewrite kns.*/ksa.* profiles to allow all)"))
+    pools: list[str] = []
+    for doc in inventory.documents("IPPool"):
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        if is_calico(doc) and isinstance(spec.get("cidr"), str) and not spec.get("disabled"):
+            pools.append(spec["cidr"])
+    out.ip_pools = tuple(pools)
     for doc in inventory.documents("HostEndpoint"):
         if is_calico(doc):
             out.host_endpoints.append(doc)
@@ -229,6 +283,17 @@ def load_calico(inventory: Inventory, sink: DiagnosticSink) -> CalicoSet:
         sink.info("calico.approximation", what, doc.locate(path))
     out.policies.sort(key=lambda p: (out.tier(p.tier).order, p.tier, p.sort_key))
     return out
+
+
+def _restrictive(spec: dict) -> bool:  # type: ignore[type-arg]
+    """Does a profile say anything but "allow everything" in either direction?"""
+    for direction in ("ingress", "egress"):
+        rules = spec.get(direction)
+        if rules is None:
+            continue
+        if not isinstance(rules, list) or not rules or rules[0] != {"action": "Allow"}:
+            return True
+    return False
 
 
 def _expr(raw: object, path: Path) -> Expr | None:

@@ -15,11 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ringwall.model import intervals as iv
-from ringwall.model.addresses import ALL_V4, ALL_V6, AddressError, family_space, parse_address
+from ringwall.model.addresses import (
+    ALL_V4,
+    ALL_V6,
+    AddressError,
+    family_space,
+    format_address,
+    parse_address,
+    parse_cidr,
+    to_cidrs,
+)
 from ringwall.model.cluster import Cluster, ContainerPort, PodVariant, Workload
 from ringwall.model.connections import ALL, NONE, PORT_MAX, ConnectionSet
 from ringwall.model.intervals import Intervals
 from ringwall.model.labels import Selector
+from ringwall.model.location import Location
 
 from . import tiers as tiers_mod
 from .admin import AdminRule, TieredPolicy
@@ -35,7 +45,7 @@ from .calico import (
 )
 from .cilium import SA_KEY, CiliumPolicy, CiliumRule, CiliumSet, identity_labels
 from .policy import NetworkPolicy, Peer, PortSpec, Rule
-from .selector_expr import Expr, mentions_key
+from .selector_expr import Expr, mentions_key, mentions_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,14 @@ class EngineOptions:
     """netpol-analyzer compatibility: IPv6 addresses in policies match nothing."""
     admin_networks_pod_ips: str = "match"
     """``match``: ANP/CNP ``networks`` also match pod addresses the input knows; ``ignore``: external only."""
+    pod_cidrs: tuple[str, ...] = ()
+    """The cluster's pod network, where pods whose address the input does not know are placed (see
+    ``pod_network``); empty: from the Nodes' ``podCIDRs``, Calico IPPools, else ``DEFAULT_POD_CIDR``."""
+
+
+DEFAULT_POD_CIDR = "10.244.0.0/16"
+"""The pod network assumed when the input names none (kubeadm's and Flannel's customary default):
+inside 0.0.0.0/0 and inside the private ranges that "internet only" ipBlock idioms except."""
 
 
 @dataclass(slots=True, eq=False)
@@ -64,6 +82,9 @@ class PodClass:
     members: list[tuple[Workload, PodVariant]] = field(default_factory=list)
     service_account: str = ""
     """Part of the class key only when Calico policies exist (they can select on it)."""
+    assumed_ip: int | None = None
+    """For pods whose address the input does not know: the pod-network address that stands for it
+    when ipBlocks / nets are matched (never shown as the pod's address)."""
 
     @property
     def bit(self) -> int:
@@ -124,10 +145,14 @@ class Engine:
             if (cilium is not None and self.options.enforced) else []
         self.calico_mode = self.calico_set is not None
         """Calico is the CNI: NetworkPolicies live in its ``default`` tier, ANP/BANP in their tiers."""
-        self._needs_sa = _calico_uses_sa(self.calico) or _cilium_uses_sa(self.cilium)
+        self._needs_sa = _calico_uses_sa(self.calico) or _cilium_uses_sa(self.cilium) or (
+            self.calico_set is not None and any(n.startswith("ksa.") for n in self.calico_set.profile_labels))
         """Service accounts join the class key only when a policy can tell them apart."""
         self.ip_space = self._address_space()
         self._boundaries = self._ipblock_boundaries() if self.options.ipblock_pods == "auto" else []
+        self.pod_network, self.pod_network_source = self._pod_network()
+        self.address_approximations: list[tuple[Location | None, str]] = []
+        """Why verdicts for pods without a known address are approximate (a net splits the pod network)."""
         self.classes: list[PodClass] = []
         self.workload_classes: dict[str, int] = {}
         self._build_classes()
@@ -150,8 +175,9 @@ class Engine:
         # atoms, so its pod mask is the OR of a few atom masks (one address tested per atom).
         self._atom_masks: dict[int, tuple[int, int]] = {}
         for c in self.classes:
-            if c.ips:
-                rep = c.ips[0][0]
+            if c.ips or c.assumed_ip is not None:
+                rep = c.ips[0][0] if c.ips else c.assumed_ip
+                assert rep is not None
                 atom = bisect_right(self._boundaries, rep)
                 old = self._atom_masks.get(atom)
                 self._atom_masks[atom] = (rep, (old[1] if old else 0) | c.bit)
@@ -220,6 +246,10 @@ class Engine:
         return sorted(points)
 
     def _calico_nets(self) -> Iterator[Intervals]:
+        if self.calico_set is not None:
+            for ns in self.calico_set.network_sets:
+                if ns.nets:
+                    yield ns.nets
         for p in self.calico:
             for r in (*p.ingress, *p.egress):
                 for e in (r.source, r.destination):
@@ -227,6 +257,44 @@ class Engine:
                         yield e.nets
                     if e.not_nets:
                         yield e.not_nets
+
+    def _pod_network(self) -> tuple[Intervals, str]:
+        """Where pods live: the option, else the Nodes' ``podCIDRs``, else Calico IPPools, else the default.
+
+        A pod whose address the input does not know still has one, in this network. Matching it
+        against ipBlocks / ``nets`` / ``notNets`` as *some address of the pod network* gives the
+        same answer for every spelling of the same address set: exact when each net contains the
+        whole pod network or none of it; otherwise the pod stands at the network's first host
+        address and ``address_approximations`` says the answer is approximate."""
+        sources: list[tuple[tuple[str, ...], str]] = [(self.options.pod_cidrs, "option")]
+        sources.append((tuple(c for n in self.cluster.nodes for c in n.pod_cidrs), "Node podCIDRs"))
+        if self.calico_set is not None:
+            sources.append((self.calico_set.ip_pools, "Calico IPPools"))
+        sources.append(((DEFAULT_POD_CIDR,), f"default {DEFAULT_POD_CIDR}"))
+        for cidrs, origin in sources:
+            out: Intervals = ()
+            for text in cidrs:
+                try:
+                    rng, _ = parse_cidr(text)
+                except AddressError:
+                    continue
+                out = iv.union(out, rng)
+            if out:
+                return out, origin
+        return (), ""
+
+    def _assumed_address(self, w: Workload) -> int:
+        lo, hi = self.pod_network[0]
+        rep = lo + 1 if hi > lo else lo
+        if not self.address_approximations:
+            cut = [b for b in self._boundaries if any(a < b <= z for a, z in self.pod_network)]
+            if cut:
+                self.address_approximations.append((w.location,
+                    f"{w.key} and other pods without a known address are placed in the pod network "
+                    f"({', '.join(to_cidrs(self.pod_network))}, from {self.pod_network_source}); an ipBlock "
+                    f"or Calico net splits it at {format_address(cut[0])}, so their verdicts take them at "
+                    f"{format_address(rep)} and are approximate"))
+        return rep
 
     def _build_classes(self) -> None:
         index: dict[tuple[object, ...], PodClass] = {}
@@ -246,13 +314,18 @@ class Engine:
                 label_key = tuple(sorted(v.labels.items()))
                 hn = w.host_network
                 sa = w.service_account if self._needs_sa else ""
+                assumed = None
+                if not groups and self._boundaries and not hn:
+                    # Address unknown: the pod has *some* address of the pod network (see pod_network).
+                    assumed = self._assumed_address(w)
+                    groups = {-2 - bisect_right(self._boundaries, assumed): []}
                 for atom, values in (groups.items() if groups else [(-1, [])]):
                     key = (w.namespace, label_key, v.ports, hn, atom if self._boundaries else None, sa)
                     cls = index.get(key)
                     ips = iv.normalize((x, x) for x in values)
                     if cls is None:
                         cls = PodClass(len(self.classes), w.namespace, v.labels, v.ports, hn, ips,
-                                       service_account=sa)
+                                       service_account=sa, assumed_ip=assumed)
                         index[key] = cls
                         self.classes.append(cls)
                     else:
@@ -596,6 +669,14 @@ class Engine:
         (namespace, orchestrator, service account, and the namespace's labels as ``pcns.*``)."""
         ns = self.cluster.namespaces.get(c.namespace)
         out = {f"pcns.{k}": v for k, v in (ns.labels if ns else {}).items()}
+        out["pcns.projectcalico.org/name"] = c.namespace
+        profiles = self.calico_set.profile_labels if self.calico_set is not None else {}
+        out.update(profiles.get(f"kns.{c.namespace}", {}))
+        if c.service_account:
+            accounts = self.calico_set.service_accounts if self.calico_set is not None else {}
+            out.update({f"pcsa.{k}": v for k, v in accounts.get((c.namespace, c.service_account), {}).items()})
+            out["pcsa.projectcalico.org/name"] = c.service_account
+            out.update(profiles.get(f"ksa.{c.namespace}.{c.service_account}", {}))
         out.update(c.labels)
         out["projectcalico.org/namespace"] = c.namespace
         out["projectcalico.org/orchestrator"] = "k8s"
@@ -690,9 +771,52 @@ class Engine:
             ips = iv.intersect(e.nets, self.ip_space) if e.nets is not None else self.ip_space
             if e.not_nets is not None:
                 ips = iv.subtract(ips, e.not_nets)
+        elif e.sa_names is None and e.sa_selector is None:
+            # Label selectors also match NetworkSets / GlobalNetworkSets: their CIDRs join the peer,
+            # narrowed by nets / notNets like any address (Calico "Network set" reference).
+            set_ips = self.calico_network_set_ips(e, pol)
+            if set_ips:
+                if e.nets is not None:
+                    set_ips = iv.intersect(set_ips, e.nets)
+                if e.not_nets is not None:
+                    set_ips = iv.subtract(set_ips, e.not_nets)
+                ips = iv.intersect(set_ips, self.ip_space)
+                if ips:
+                    m |= self.peer_mask(Peer(ip_block=ips), "") & self._selectable
         cached = (m, ips)
         self._calico_entity_cache[key] = cached
         return cached
+
+    def calico_network_set_ips(self, e: Entity, pol: CalicoPolicy) -> Intervals:
+        """CIDRs of the network sets a rule entity's selectors match.
+
+        In scope: with ``namespaceSelector``, NetworkSets of the matching namespaces and, when the
+        expression holds ``global()``, GlobalNetworkSets; without it, NetworkSets of a namespaced
+        policy's own namespace, or every set for a GlobalNetworkPolicy."""
+        if self.calico_set is None or not self.calico_set.network_sets:
+            return ()
+        out: Intervals = ()
+        for ns in self.calico_set.network_sets:
+            labels = dict(ns.labels)
+            if e.namespace_selector is not None:
+                if ns.namespace is None:
+                    if not e.namespace_selector.matches({}, is_global=True):
+                        continue
+                else:
+                    space = self.cluster.namespaces.get(ns.namespace)
+                    ns_labels = {**(space.labels if space else {}), "projectcalico.org/name": ns.namespace}
+                    if not e.namespace_selector.matches(ns_labels):
+                        continue
+            elif pol.namespace is not None and ns.namespace != pol.namespace:
+                continue
+            if ns.namespace is not None:
+                labels["projectcalico.org/namespace"] = ns.namespace
+            if e.selector is not None and not e.selector.matches(labels):
+                continue
+            if e.not_selector is not None and e.not_selector.matches(labels):
+                continue
+            out = iv.union(out, ns.nets)
+        return out
 
     def calico_rule_conn(self, rule: CalicoRule, dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
         """Protocols x (ports minus notPorts), named ports resolved on the destination."""
@@ -1020,7 +1144,8 @@ def _calico_uses_sa(policies: list[CalicoPolicy]) -> bool:
                 if e.sa_names is not None or e.sa_selector is not None:
                     return True
                 exprs += [e.selector, e.not_selector]
-        if any(x is not None and mentions_key(x, "projectcalico.org/serviceaccount") for x in exprs):
+        if any(x is not None and (mentions_key(x, "projectcalico.org/serviceaccount") or mentions_prefix(x, "pcsa."))
+               for x in exprs):
             return True
     return False
 

@@ -32,9 +32,12 @@ class PolicySet:
 
 def load_policies(inventory: Inventory, sink: DiagnosticSink) -> PolicySet:
     result = PolicySet()
-    by_key: dict[str, int] = {}
+    # The inventory keeps the later copy of an object given twice (and says so once); the
+    # NetworkPolicy checks still report the pair (RW-NP-028).
+    result.duplicates = [(kept, dropped) for kept, dropped in inventory.duplicates
+                         if kept.kind == "NetworkPolicy" and _is_kubernetes_policy(kept)]
     for doc in inventory.documents("NetworkPolicy"):
-        if not doc.api_version.startswith("networking.k8s.io/") and doc.api_version != "extensions/v1beta1":
+        if not _is_kubernetes_policy(doc):
             continue  # e.g. Calico's projectcalico.org NetworkPolicy: another layer's object
         try:
             policy = parse_policy(doc, inventory.default_namespace, sink)
@@ -48,18 +51,10 @@ def load_policies(inventory: Inventory, sink: DiagnosticSink) -> PolicySet:
             )
             result.rejected.append(Rejected(doc, str(exc), exc.field_path, exc.path))
             continue
-        idx = by_key.get(policy.key)
-        if idx is not None:
-            old = result.policies[idx]
-            result.duplicates.append((doc, old.document))
-            sink.warning(
-                "netpol.duplicate",
-                f"NetworkPolicy {policy.key} is defined twice; the later definition is used "
-                f"(the earlier one is at {old.document.locate()})",
-                doc.locate(),
-            )
-            result.policies[idx] = policy
-        else:
-            by_key[policy.key] = len(result.policies)
-            result.policies.append(policy)
+        result.policies.append(policy)
     return result
+
+
+def _is_kubernetes_policy(doc: Document) -> bool:
+    """networking.k8s.io (or the old extensions group), not e.g. Calico's projectcalico.org NetworkPolicy."""
+    return doc.api_version.startswith("networking.k8s.io/") or doc.api_version == "extensions/v1beta1"

@@ -37,18 +37,20 @@ class Expr:
     args: tuple[Expr, ...] = ()
     text: str = ""
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
+    def matches(self, labels: Mapping[str, str], is_global: bool = False) -> bool:
+        """``is_global``: the labels are those of a non-namespaced resource (a GlobalNetworkSet seen by a
+        ``namespaceSelector``), which only ``global()`` matches."""
         op = self.op
         if op == "all":
             return True
         if op == "global":
-            return False
+            return is_global
         if op == "and":
-            return all(a.matches(labels) for a in self.args)
+            return all(a.matches(labels, is_global) for a in self.args)
         if op == "or":
-            return any(a.matches(labels) for a in self.args)
+            return any(a.matches(labels, is_global) for a in self.args)
         if op == "not":
-            return not self.args[0].matches(labels)
+            return not self.args[0].matches(labels, is_global)
         value = labels.get(self.key)
         if op == "has":
             return value is not None
@@ -209,3 +211,10 @@ def mentions_key(expr: Expr, key: str) -> bool:
     if expr.key == key:
         return True
     return any(mentions_key(a, key) for a in expr.args)
+
+
+def mentions_prefix(expr: Expr, prefix: str) -> bool:
+    """Whether the expression tests a label whose key starts with ``prefix`` (``pcsa.``)."""
+    if expr.key.startswith(prefix) and expr.key:
+        return True
+    return any(mentions_prefix(a, prefix) for a in expr.args)

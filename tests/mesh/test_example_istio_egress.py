@@ -1,0 +1,72 @@
+"""examples/mesh-istio-egress/README.md as a test: request-level conditions, address-split
+authorization, ServiceEntries under REGISTRY_ONLY and a Sidecar (Istio references: AuthorizationPolicy,
+ServiceEntry, Sidecar, meshConfig outboundTrafficPolicy)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from ringwall.analysis.estate import load_estate
+from ringwall.analysis.mesh_layer import mesh_connlist, scan_mesh
+from ringwall.cli import app
+from tests.conftest import REPO_ROOT
+
+EXAMPLE = str(REPO_ROOT / "examples" / "mesh-istio-egress")
+
+
+def _rows(src: str | None = None, dst: str | None = None) -> list[str]:
+    flows = mesh_connlist(load_estate([EXAMPLE]))
+    return [f.line() for f in flows if (src is None or f.src == src) and (dst is None or f.dst == dst)
+            and f.conn.ports("TCP")]
+
+
+def test_request_level_conditions() -> None:
+    rows = _rows("store/frontend[Deployment]")
+    assert ("store/frontend[Deployment] => store/catalog[Deployment] : TCP 8080 : mtls=yes, authz=conditional, "
+            "verdict=conditional: GET /catalog/*, peer cluster.local/ns/store/sa/frontend") in rows
+    assert ("store/frontend[Deployment] => store/payments[Deployment] : TCP 8080 : mtls=yes, authz=conditional, "
+            "verdict=conditional: POST /pay, peer cluster.local/ns/store/sa/frontend") in rows
+    assert ("store/frontend[Deployment] => store/orders-db[StatefulSet] : TCP 5432 : mtls=no, authz=n/a, "
+            "verdict=deny") in rows
+    r = CliRunner().invoke(app, ["explain", EXAMPLE, "--src", "store/frontend", "--dst", "store/catalog",
+                                 "--port", "8080/TCP"])
+    assert "Through every layer: CONDITIONAL (GET /catalog/*)" in r.stdout
+
+
+def test_address_split_into_the_database() -> None:
+    rows = [r for r in _rows(dst="store/orders-db[StatefulSet]") if "[External]" in r and ": TCP 5432 :" in r]
+    assert rows == [
+        "0.0.0.0-192.0.1.255[External] => store/orders-db[StatefulSet] : TCP 5432 : mtls=no, authz=deny, verdict=deny",
+        "192.0.2.0-192.0.2.255[External] => store/orders-db[StatefulSet] : TCP 5432 : mtls=no, authz=allow, "
+        "verdict=allow",
+        "192.0.3.0-255.255.255.255[External] => store/orders-db[StatefulSet] : TCP 5432 : mtls=no, authz=deny, "
+        "verdict=deny",
+    ]
+
+
+def test_flows_out_of_the_mesh() -> None:
+    out = [r for r in _rows("store/payments[Deployment]") if "[External] :" in r]
+    assert out == [
+        "store/payments[Deployment] => 0.0.0.0-203.0.112.255[External] : TCP 1-442,444-65535 : mtls=no, authz=deny, "
+        "verdict=deny, decided by registry-only",
+        "store/payments[Deployment] => 0.0.0.0-203.0.112.255[External] : TCP 443 : mtls=no, authz=conditional, "
+        "verdict=conditional: host rates.exchange.example, decided by service-entry",
+        "store/payments[Deployment] => 203.0.113.0-203.0.113.255[External] : TCP 1-442,444-65535 : mtls=no, "
+        "authz=deny, verdict=deny, decided by registry-only",
+        "store/payments[Deployment] => 203.0.113.0-203.0.113.255[External] : TCP 443 : mtls=no, authz=allow, "
+        "verdict=allow, decided by service-entry",
+        "store/payments[Deployment] => 203.0.114.0-255.255.255.255[External] : TCP 1-442,444-65535 : mtls=no, "
+        "authz=deny, verdict=deny, decided by registry-only",
+        "store/payments[Deployment] => 203.0.114.0-255.255.255.255[External] : TCP 443 : mtls=no, "
+        "authz=conditional, verdict=conditional: host rates.exchange.example, decided by service-entry",
+    ]
+    frontend_out = [r for r in _rows("store/frontend[Deployment]") if "[External] :" in r]
+    assert frontend_out and all(r.endswith("verdict=deny, decided by registry-only") for r in frontend_out)
+
+
+def test_deliberate_findings_only() -> None:
+    report = scan_mesh(load_estate([EXAMPLE]))
+    assert sorted((f.check.id, f.subject) for f in report.findings) == [
+        ("RW-ISTIO-003", "StatefulSet/store/orders-db"),
+        ("RW-ISTIO-033", "AuthorizationPolicy/store/orders-db"),
+    ]
