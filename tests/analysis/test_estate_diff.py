@@ -106,8 +106,8 @@ def test_netpol_fix_shows_in_netpol_all_protections_and_findings(tmp_path: Path)
 
 
 def test_hostfw_compare_fails_on_change() -> None:
-    bastion, mistakes = str(HOSTS / "bastion.nft"), str(HOSTS / "mistakes.rules")
+    bastion, worker = str(HOSTS / "bastion.nft"), str(HOSTS / "k8s-worker.rules")
     assert _run("hostfw", "compare", bastion, bastion, "--fail-on-change")[0] == 0
-    code, out, _ = _run("hostfw", "compare", bastion, mistakes, "--fail-on-change")
+    code, out, _ = _run("hostfw", "compare", bastion, worker, "--fail-on-change")
     assert code == 1 and "DIFFERENT" in out
-    assert _run("hostfw", "compare", bastion, mistakes)[0] == 0  # without the option: a report, exit 0
+    assert _run("hostfw", "compare", bastion, worker)[0] == 0  # without the option: a report, exit 0
