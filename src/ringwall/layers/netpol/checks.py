@@ -483,7 +483,8 @@ def _dns(engine: Engine, inventory: Inventory) -> Iterator[Finding]:
         if not classes or not all(engine.class_egress[c.index].isolated for c in classes):
             continue
         reach = dns_reach(engine, classes[0], dns_mask, inventory)
-        pols = [engine.policies[i] for i in engine.class_egress[classes[0].index].policies]
+        pols = _deciding_first([engine.policies[i] for i in engine.class_egress[classes[0].index].policies],
+                               "egress")
         locs = tuple(p.document.locate((), p.ref) for p in pols[:3])
         if not reach:
             yield Finding(
@@ -501,6 +502,15 @@ def _dns(engine: Engine, inventory: Inventory) -> Iterator[Finding]:
                 f"{'TCP' if have == 'UDP' else 'UDP'} 53 is blocked.",
                 locs, w.ref, "dns",
             )
+
+
+def _deciding_first(pols: list[NetworkPolicy], direction: str) -> list[NetworkPolicy]:
+    """The policies that isolate a direction, the one that decides first: evidence points at it.
+
+    Every selecting policy isolates, but the one a reader must look at is the one that opens
+    nothing in that direction (a default deny); policies that open other peers (istiod, a
+    replica) come after, in input order - not whichever happened to be read first."""
+    return sorted(pols, key=lambda p: len(list(p.rules(direction))) > 0)
 
 
 def selector_text(sel: Selector | None) -> str:
