@@ -339,27 +339,56 @@ def diff(
     new: Annotated[str, typer.Argument(help="The new snapshot (file or folder).")],
     fmt: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.txt,
     output: OutputOpt = None,
-    fail_on_change: Annotated[bool, typer.Option("--fail-on-change", help="Exit 1 when anything changed.")] = False,
+    fail_on_change: Annotated[bool, typer.Option(
+        "--fail-on-change", help="Exit 1 when anything changed: connectivity, protections or findings.")] = False,
+    layer: Annotated[str | None, typer.Option(
+        "--layer", help="Only this layer's changes: all (through every layer), netpol, mesh, gateway, hostfw, "
+                        "or a findings layer (dns, access, depth, ...).")] = None,
     namespace: NamespaceOpt = "default",
     cni: CniOpt = None,
     ipblock_pods: IpBlockOpt = IpBlockPods.auto,
     host_network_pods: HostNetOpt = HostNetworkPods.node_ip,
     compat: CompatOpt = Compat.none,
 ) -> None:
-    """Connectivity added, removed or changed between two snapshots."""
-    from ringwall.analysis import diff as df
-    from ringwall.analysis.connlist import compute_connlist
-
-    enforced = True if compat is Compat.netpol_analyzer else None
+    """What a change does through every layer: connectivity, protections and findings added or removed."""
     a = _load([old], namespace, cni, ipblock_pods, host_network_pods, compat)
     b = _load([new], namespace, cni, ipblock_pods, host_network_pods, compat)
-    changes = df.diff_connlists(
-        compute_connlist(a.engine(enforced=enforced)), compute_connlist(b.engine(enforced=enforced))
-    )
-    _write(df.render(changes, fmt.value), output)
+    if compat is Compat.netpol_analyzer:  # netpol-analyzer's diff: NetworkPolicy connectivity, its format
+        from ringwall.analysis import diff as df
+        from ringwall.analysis.connlist import compute_connlist
+
+        if layer not in (None, "netpol"):
+            raise _fail("--compat netpol-analyzer compares the NetworkPolicy layer only (--layer netpol)")
+        legacy = df.diff_connlists(compute_connlist(a.engine(enforced=True)), compute_connlist(b.engine(enforced=True)))
+        _write(df.render(legacy, fmt.value), output)
+        changed = bool(legacy)
+    else:
+        from ringwall.analysis import estate_diff as ed
+        from ringwall.analysis.registry import LAYER_ORDER
+        from ringwall.analysis.scan import run_scan
+        from ringwall.model.findings import catalogue
+
+        before, after = run_scan(a), run_scan(b)
+        assert before.model is not None and after.model is not None
+        known = [ed.COMBINED, *LAYER_ORDER, *(v.name for m in (before.model, after.model) for v in m.layers),
+                 *(c.layer for c in catalogue())]
+        if layer is not None and layer not in known:
+            raise _fail(f"--layer: unknown layer {layer!r}{_nearest(layer, known)} "
+                        f"(known: {', '.join(dict.fromkeys(known))})")
+        changes = ed.diff_flows(before.model, after.model) + ed.diff_findings(before.findings, after.findings)
+        changes = ed.narrow(changes, layer)
+        _write(ed.render(changes, fmt.value), output)
+        changed = bool(changes)
     if _input_errors(a) or _input_errors(b):
         raise typer.Exit(EXIT_INPUT)
-    raise typer.Exit(EXIT_FINDINGS if changes and fail_on_change else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if changed and fail_on_change else EXIT_OK)
+
+
+def _nearest(word: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class ScanFormat(StrEnum):

@@ -153,11 +153,15 @@ def test_diff_and_fail_on_change(tmp_path: Path) -> None:
     shutil.copytree(SHOP, new)
     pol = new / "policies" / "backend.yaml"
     pol.write_text(pol.read_text().replace("app: chekout", "app: checkout"))
-    code, out, _ = run("diff", str(old), str(new))
+    code, out, _ = run("diff", str(old), str(new), "--layer", "netpol")
     assert code == 0
     assert out.splitlines() == [
-        "diff-type: added, source: backend/checkout[Deployment], destination: backend/payments[Deployment], "
-        "dir1: No Connections, dir2: TCP 8443"
+        "diff-type: added, layer: netpol, source: backend/checkout[Deployment], "
+        "destination: backend/payments[Deployment], dir1: No Connections, dir2: TCP 8443",
+        "diff-type: removed, layer: netpol, finding: RW-NP-004 PolicySelectsNothing, "
+        "subject: NetworkPolicy/backend/checkout-to-payments, medium: NetworkPolicy/backend/checkout-to-payments: "
+        "podSelector [app=chekout] matches no workload in namespace backend; the policy has no effect.  "
+        f"({old}/policies/backend.yaml:164)",
     ]
     assert run("diff", str(old), str(new), "--fail-on-change")[0] == 1
     assert run("diff", str(old), str(old), "--fail-on-change")[0] == 0

@@ -57,8 +57,9 @@ def test_snapshot_diff_after_a_change(fake_api, tmp_path) -> None:  # type: igno
     assert _snapshot(kc, tmp_path / "after").exit_code == 0
     res = runner.invoke(ringwall_app, ["diff", str(tmp_path / "before"), str(tmp_path / "after")])
     assert res.exit_code == 0, res.output
-    assert res.stdout == ("diff-type: removed, source: shop/web-7d9f[ReplicaSet], destination: shop/db[StatefulSet], "
-                          "dir1: TCP 5432, dir2: No Connections\n")
+    assert res.stdout == "".join(
+        f"diff-type: removed, layer: {layer}, source: shop/web-7d9f[ReplicaSet], destination: shop/db[StatefulSet], "
+        "dir1: TCP 5432, dir2: No Connections\n" for layer in ("all", "netpol"))
 
 
 def test_snapshot_refuses_to_overwrite(fake_api, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -70,3 +70,26 @@ def test_deliberate_findings_only() -> None:
         ("RW-ISTIO-003", "StatefulSet/store/orders-db"),
         ("RW-ISTIO-033", "AuthorizationPolicy/store/orders-db"),
     ]
+
+
+def test_matrix_explain_and_depth_agree_on_conditional_flows() -> None:
+    """Issue 19 "done when": the conditional flows of the mesh matrix are the ones depth counts apart
+    and explain headlines CONDITIONAL, with the same condition."""
+    from ringwall.analysis.depth import compute_depth
+    from ringwall.analysis.flows import build_flow_model
+
+    estate = load_estate([EXAMPLE])
+    matrix = {(f.src, f.dst, str(f.conn), f.decision.condition) for f in mesh_connlist(estate)
+              if f.decision.verdict == "conditional" and not f.src.endswith("[External]")
+              and not f.dst.endswith("[External]")}
+    depth = compute_depth(build_flow_model(estate))
+    counted = {(s, d, str(c), t[0]) for (s, d), c, t in depth.conditional if not s.startswith("zone:")}
+    assert matrix == counted == {
+        ("store/frontend[Deployment]", "store/catalog[Deployment]", "TCP 8080", "GET /catalog/*"),
+        ("store/frontend[Deployment]", "store/payments[Deployment]", "TCP 8080", "POST /pay"),
+    }
+    runner = CliRunner()
+    for (src, dst, _, cond) in sorted(matrix):
+        r = runner.invoke(app, ["explain", EXAMPLE, "--src", src.split("[")[0], "--dst", dst.split("[")[0],
+                                "--port", "8080/TCP"])
+        assert f"Through every layer: CONDITIONAL ({cond})" in r.stdout

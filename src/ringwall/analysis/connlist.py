@@ -91,6 +91,9 @@ def compute_connlist(engine: Engine, focus: str | None = None) -> Connlist:
         conns = [c for c in conns if c.src in focus_keys or c.dst in focus_keys]
     conns.sort(key=lambda c: (c.src, c.dst))
     workloads = sorted({k for ks in class_wls for k in ks})
+    if focus_keys is not None:  # a focused view keeps the focus and what it talks to, not the whole estate
+        touched = {e for c in conns for e in (c.src, c.dst)} | focus_keys
+        workloads = [w for w in workloads if w in touched]
     return Connlist(conns, workloads)
 
 

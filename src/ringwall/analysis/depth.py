@@ -47,6 +47,9 @@ class DepthResult:
     pairs: list[PairDepth]  # per protocol, for candidate pairs only (some layer allows something)
     destinations: dict[str, DestinationDepth]
     layers: list[str]
+    conditional: list[tuple[Pair, ConnectionSet, tuple[str, ...]]] = field(default_factory=list)
+    """Flows a layer lets through only for some requests (``GET /api/*``): open, but not for every
+    request - counted apart, with what they depend on."""
 
     def single_layer(self) -> list[tuple[str, str, int]]:
         """(destination, layer, sources) for flows that hang on exactly one layer, most exposed first."""
@@ -60,6 +63,8 @@ class DepthResult:
             "layers": self.layers,
             "histogram": {str(k): v for k, v in sorted(self.histogram.items())},
             "single_layer": [{"dst": d, "layer": layer, "sources": n} for d, layer, n in self.single_layer()],
+            "conditional": [{"src": p[0], "dst": p[1], "conn": str(c), "conditions": list(t)}
+                            for p, c, t in self.conditional],
             "flows": [
                 {"src": p.pair[0], "dst": p.pair[1], "depth": p.depth, "blocking": list(p.blocking),
                  "weakest": str(p.weakest) if p.weakest else None, "open": str(p.open) if p.open else None}
@@ -166,7 +171,13 @@ def compute_depth(model: FlowModel) -> DepthResult:
                 d.single_layer[in_scope[0]] = d.single_layer.get(in_scope[0], 0) + n
             elif not in_scope:
                 dests.setdefault(dst, DestinationDepth(dst)).unprotected_sources += n
-    return DepthResult(histogram, pairs, dests, [v.name for v in model.layers])
+    conditional = []
+    if any(v.conditional for v in model.layers):
+        for p in sorted(candidates):
+            conn, conds = model.conditional(p)
+            if conn:
+                conditional.append((p, conn, tuple(dict.fromkeys(t for _, t in conds))))
+    return DepthResult(histogram, pairs, dests, [v.name for v in model.layers], conditional)
 
 
 def _by_kind(model: FlowModel) -> dict[str, list[str]]:

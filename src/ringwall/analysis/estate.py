@@ -116,7 +116,7 @@ def estate_from_load(loaded: LoadResult, sink: DiagnosticSink, options: LoadOpti
     t1 = time.perf_counter()
     inventory = build_inventory(loaded.documents, sink, options.namespace)
     policies = load_policies(inventory, sink)
-    admin = load_admin_policies(inventory, sink)
+    admin = load_admin_policies(inventory, sink, policies.rejected)
     calico = load_calico(inventory, sink)
     cilium = load_cilium(inventory, sink)
     cni = detect_cni(inventory, options.cni)

@@ -28,8 +28,8 @@ def scan_netpol(estate: Estate) -> LayerReport:
             continue
         weight = len({w.key for w, _ in c.members})
         total += weight
-        ing += weight if engine.class_ingress[c.index].isolated else 0
-        eg += weight if engine.class_egress[c.index].isolated else 0
+        ing += weight if engine.isolated_by(c, "ingress") else 0
+        eg += weight if engine.isolated_by(c, "egress") else 0
     status = "no NetworkPolicy found" if n == 0 else f"{n} NetworkPolicies; {cni.describe()}"
     extra = []
     if n_calico:
@@ -38,6 +38,8 @@ def scan_netpol(estate: Estate) -> LayerReport:
     if n_cilium:
         state = "enforced" if estate.cilium_applies else "void: CNI is not Cilium"
         extra.append(f"{n_cilium} Cilium policies ({state})")
+    if estate.admin:
+        extra.append(f"{len(estate.admin)} Admin/Baseline policies")
     if extra:
         status = ("; ".join(extra) + f"; {cni.describe()}") if n == 0 else status + "; " + "; ".join(extra)
     if cni.name == "unknown" and (n_calico or n_cilium):
@@ -54,6 +56,6 @@ def scan_netpol(estate: Estate) -> LayerReport:
         "cilium_policies": n_cilium,
         "cilium_enforced": bool(n_cilium) and estate.cilium_applies,
     }
-    found = n > 0 or n_calico > 0 or n_cilium > 0
+    found = n > 0 or n_calico > 0 or n_cilium > 0 or bool(estate.admin)
     return LayerReport("netpol", "Kubernetes NetworkPolicy", found, cni.enforces if found else None, status,
                        details, findings)

@@ -58,7 +58,8 @@ def to_dot(connlist: Connlist) -> str:
     for n in sorted(nodes):
         ns = n.split("/", 1)[0]
         namespaces.setdefault(ns, []).append(n)
-    out = ["digraph ringwall {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb"];']
+    out = ["digraph ringwall {", f"  {DOT_GRAPH_ATTRS}",
+           '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb"];']
     for ns, members in sorted(namespaces.items()):
         out.append(f"  subgraph {_q('cluster_' + ns)} {{")
         out.append(f"    label={_q(ns)}; style=dashed; color=\"#8899aa\";")
@@ -73,8 +74,13 @@ def to_dot(connlist: Connlist) -> str:
     return "\n".join(out) + "\n"
 
 
+# newrank ranks the whole graph at once instead of cluster by cluster: graphviz 2.43 (Debian 12/13) fails
+# with "trouble in init_rank" on clustered graphs whose edges carry labels unless it is set.
+DOT_GRAPH_ATTRS = "rankdir=LR; newrank=true;"
+
+
 class GraphvizMissing(RuntimeError):
-    pass
+    """Graphviz is absent or rejected the graph: an error for the user (exit 2), never a silent fallback."""
 
 
 def to_svg(dot: str) -> str:
@@ -83,5 +89,6 @@ def to_svg(dot: str) -> str:
         raise GraphvizMissing("SVG output needs graphviz ('dot'); install it (apt-get install graphviz)")
     proc = subprocess.run([exe, "-Tsvg"], input=dot, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise GraphvizMissing(f"graphviz failed: {proc.stderr.strip()}")
+        detail = proc.stderr.strip().splitlines()
+        raise GraphvizMissing(f"graphviz failed: {detail[0] if detail else f'exit {proc.returncode}'}")
     return proc.stdout

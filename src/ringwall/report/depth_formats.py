@@ -33,6 +33,13 @@ def render_depth(result: DepthResult, md: bool = False) -> str:
     out += [f"  {d}: {n} source(s) blocked only by {layer}" for d, layer, n in single[:25]]
     if len(single) > 25:
         out.append(f"  ... and {len(single) - 25} more destinations")
+    if result.conditional:
+        out.append("")
+        out.append(f"Flows open only for some requests ({len(result.conditional)}), not counted as blocked:")
+        out += [f"  {s} => {d} : {c} : {' | '.join(t) or 'request attributes'}"
+                for (s, d), c, t in result.conditional[:25]]
+        if len(result.conditional) > 25:
+            out.append(f"  ... and {len(result.conditional) - 25} more")
     return "\n".join(out) + "\n"
 
 

@@ -18,7 +18,7 @@ from ringwall.analysis.flows import build_flow_model
 from ringwall.analysis.scan import ScanResult
 from ringwall.analysis.scorecard import PRINCIPLES, TITLES
 from ringwall.model.connections import ALL
-from ringwall.report.connlist_formats import _q
+from ringwall.report.connlist_formats import DOT_GRAPH_ATTRS, _q
 
 MAX_GRAPH_EDGES = 400
 
@@ -40,7 +40,7 @@ def graph_dot(result: ScanResult) -> tuple[str, int]:
             edges.append((pair, conn))
     shown = edges[:MAX_GRAPH_EDGES]
     nodes = sorted({e for (s, d), _ in shown for e in (s, d)})
-    out = ["digraph ringwall {", "  rankdir=LR; bgcolor=transparent;",
+    out = ["digraph ringwall {", "  " + DOT_GRAPH_ATTRS + " bgcolor=transparent;",
            '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];',
            '  edge [fontname="Helvetica", fontsize=8];']
     by_ns: dict[str, list[str]] = {}

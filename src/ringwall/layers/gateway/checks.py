@@ -55,6 +55,13 @@ CHECKS = {c.id: c for c in (
        "value instead of adding to it.", "Repeat the global ranges in the annotation if they must still apply."),
     _c("RW-GW-015", "KongGlobalLabelIgnored", M, "A namespaced KongPlugin labelled global has no global effect.",
        "Use a KongClusterPlugin labelled global: \"true\", or attach the plugin explicitly."),
+    _c("RW-GW-017", "IngressApiVersionRemoved", M, "An Ingress uses extensions/v1beta1 or networking.k8s.io/v1beta1, "
+       "removed in Kubernetes 1.22: current API servers refuse it.",
+       "Rewrite it as networking.k8s.io/v1 (backend.service.name and backend.service.port.number or .name, "
+       "pathType on every path)."),
+    _c("RW-GW-018", "KongPluginConfigRejected", H, "Kong refuses a plugin's config (unknown field, allow and deny "
+       "together, no limit...): the plugin never runs on the routes that name it.",
+       "Fix the config field the message names (the Kong plugin reference lists the schema)."),
     _c("RW-GW-016", "BackendTlsNotVerified", L, "HTTPS to the backend without verifying its certificate.",
        "Set proxy-ssl-verify: \"on\" with proxy-ssl-secret."),
 )}

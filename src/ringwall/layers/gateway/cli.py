@@ -47,4 +47,6 @@ def routes(paths: Annotated[list[Path], typer.Argument(help="Manifest files or d
         where = f"{r.host or '*'}{r.path}" if r.controller != "service" else r.listener
         typer.echo(f"{r.controller:14} {where:40} -> {', '.join(r.workloads) or r.backend}  auth: {auth}; "
                    f"rate limit: {'yes' if r.rate_limit else 'no'}; tls: {'yes' if r.tls else 'no'}"
-                   f"{'; public by intent' if r.public else ''}  [{r.location}]")
+                   f"{'; public by intent' if r.public else ''}"
+                   f"{'' if r.consumers is None else '; consumers: ' + (', '.join(r.consumers) or 'none')}"
+                   f"  [{r.location}]")

@@ -42,6 +42,9 @@ class Route:
     tls: bool = False
     https_redirect: bool = False
     public: bool = False  # declared intentionally public (ringwall.io/exposure: public)
+    consumers: list[str] | None = None
+    """Kong: the KongConsumers that get through (a credential for the route's authentication and
+    admitted by its ACL); None where the gateway has no consumer model."""
 
     @property
     def enforced_auth(self) -> list[Auth]:
@@ -55,6 +58,7 @@ class Route:
             or "none",
             "rate_limit": self.rate_limit, "tls": self.tls, "https_redirect": self.https_redirect,
             "declared_public": self.public,
+            **({"consumers": self.consumers} if self.consumers is not None else {}),
             "location": self.location.to_json(),
         }
 

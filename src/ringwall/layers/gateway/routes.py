@@ -24,6 +24,7 @@ from ringwall.model.location import Location
 from ringwall.sources.documents import Document
 from ringwall.sources.inventory import Inventory
 
+from . import kong
 from .model import PUBLIC_ANNOTATION, Auth, Issue, Route
 
 NGINX = "nginx.ingress.kubernetes.io/"
@@ -33,9 +34,6 @@ INTERNAL_LB = {
     "networking.gke.io/load-balancer-type": "Internal",
     "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
 }
-KONG_AUTH = {"key-auth": "api-key", "basic-auth": "basic", "jwt": "jwt", "hmac-auth": "hmac", "ldap-auth": "basic",
-             "oauth2": "oauth2", "openid-connect": "oidc", "mtls-auth": "client-cert", "key-auth-enc": "api-key"}
-KONG_RATE = {"rate-limiting", "rate-limiting-advanced", "request-size-limiting"}
 SNIPPETS = ("configuration-snippet", "server-snippet", "auth-snippet", "modsecurity-snippet", "stream-snippet")
 
 
@@ -89,25 +87,44 @@ def _kong_plugins(inv: Inventory) -> tuple[dict[tuple[str, str], Document], dict
     return ns_plugins, cluster_plugins, global_plugins
 
 
-def _kong_apply(route: Route, names: list[str], ns: str, inv: Inventory, res: GatewayResult) -> None:
-    ns_plugins, cluster_plugins, _ = _kong_plugins(inv)
-    for n in names:
+def _kong_route(route: Route, names: list[str], ns: str, inv: Inventory, res: GatewayResult) -> None:
+    """Apply the named KongPlugins (then the global KongClusterPlugins) to ``route``, then work out
+    which KongConsumers get through (their credentials and ACL groups)."""
+    ns_plugins, cluster_plugins, global_plugins = _kong_plugins(inv)
+    docs: list[Document] = []
+    for n in dict.fromkeys(names):
         doc = ns_plugins.get((ns, n)) or cluster_plugins.get(n)
         if doc is None:
             res.issues.append(Issue("diag", f"konghq.com/plugins names {n!r}, which is not defined", route.location,
                                     route.source))
             continue
-        _kong_plugin(route, doc, res)
+        docs.append(doc)
+    auth_plugins: list[str] = []
+    acls: list[dict[str, Any]] = []
+    for doc in [*docs, *(g for g in global_plugins if g not in docs)]:
+        if doc.obj.get("disabled") is True:
+            continue
+        refused = kong.config_rejection(doc)
+        if refused is not None:
+            message, path = refused
+            res.issues.append(Issue("RW-GW-018", f"{doc.ref} ({kong.plugin_name(doc)}): {message}; Kong refuses this "
+                                    f"plugin, so {route.source} runs without it", doc.locate(path), doc.ref, message))
+            continue
+        plugin = _kong_plugin(route, doc, res)
+        if plugin in kong.AUTH_PLUGINS and not kong.plugin_config(doc).get("anonymous"):
+            auth_plugins.append(plugin)
+        elif plugin == "acl":
+            acls.append(kong.plugin_config(doc))
+    if auth_plugins:
+        route.consumers = sorted(c.username for c in kong.consumers(inv) if kong.admitted(c, auth_plugins, acls))
 
 
-def _kong_plugin(route: Route, doc: Document, res: GatewayResult) -> None:
-    if doc.obj.get("disabled") is True:
-        return
-    plugin = str(doc.obj.get("plugin", ""))
-    config = doc.obj.get("config") if isinstance(doc.obj.get("config"), dict) else {}
-    if plugin in KONG_AUTH:
+def _kong_plugin(route: Route, doc: Document, res: GatewayResult) -> str:
+    plugin = kong.plugin_name(doc)
+    config = kong.plugin_config(doc)
+    if plugin in kong.AUTH_PLUGINS:
         anonymous = config.get("anonymous")
-        route.auth.append(Auth(KONG_AUTH[plugin], not anonymous, doc.ref, doc.locate(),
+        route.auth.append(Auth(kong.AUTH_PLUGINS[plugin], not anonymous, doc.ref, doc.locate(),
                                f"config.anonymous: {anonymous}" if anonymous else ""))
         if anonymous:
             res.issues.append(Issue("RW-GW-005", f"{doc.ref} ({plugin}) sets config.anonymous: {anonymous}: "
@@ -116,29 +133,39 @@ def _kong_plugin(route: Route, doc: Document, res: GatewayResult) -> None:
         if plugin == "jwt" and "exp" not in (config.get("claims_to_verify") or []):
             res.issues.append(Issue("RW-GW-010", f"{doc.ref} (jwt) does not list exp in config.claims_to_verify: "
                                     "expired tokens are accepted", doc.locate(), doc.ref, "exp"))
-    elif plugin in KONG_RATE:
+    elif plugin == "acl":
+        allow, deny = config.get("allow") or [], config.get("deny") or []
+        groups = f"allow {', '.join(map(str, allow))}" if allow else f"deny {', '.join(map(str, deny))}"
+        # The ACL refuses every request whose consumer it cannot identify: with or without an
+        # authentication plugin, anonymous requests do not pass it.
+        route.auth.append(Auth("authorization", True, doc.ref, doc.locate(("config",)), f"kong acl: {groups}"))
+    elif plugin in kong.RATE_PLUGINS:
         route.rate_limit.append(f"kong {plugin} ({doc.ref})")
+    return plugin
 
 
 def _ingresses(inv: Inventory, res: GatewayResult) -> None:
     cm, cm_doc = _nginx_configmap(inv)
-    _, _, kong_global = _kong_plugins(inv)
     for p in inv.documents("KongPlugin"):
         if _md(p, "labels").get("global") == "true":
             res.issues.append(Issue("RW-GW-015", f"{p.ref} is labelled global: \"true\", which only KongClusterPlugin "
                                     "honours: it applies nowhere by itself", p.locate(("metadata", "labels")), p.ref))
+    classes = _ingress_classes(inv)
     for ing in inv.documents("Ingress"):
         ns = ing.namespace(inv.default_namespace)
         ann = _md(ing, "annotations")
         spec = ing.obj.get("spec") if isinstance(ing.obj.get("spec"), dict) else {}
-        cls = spec.get("ingressClassName") or ann.get("kubernetes.io/ingress.class") or ""
-        controller = "kong" if "kong" in cls else "ingress-nginx" if "nginx" in cls or any(
-            k.startswith(NGINX) for k in ann) else "ingress"
+        controller, how = _ingress_controller(spec, ann, classes)
         if controller == "ingress-nginx":
-            res.issues.append(Issue("RW-GW-008", f"{ing.ref} uses ingress-nginx (class {cls or 'by annotation'}), "
+            res.issues.append(Issue("RW-GW-008", f"{ing.ref} uses ingress-nginx ({how}), "
                                     "retired in March 2026 with no further security fixes",
                                     ing.locate(("spec", "ingressClassName")) if spec.get("ingressClassName")
                                     else ing.locate(), ing.ref, "class"))
+        if ing.api_version in REMOVED_INGRESS_APIS:
+            res.issues.append(Issue("RW-GW-017", f"{ing.ref} is {ing.api_version}, removed in Kubernetes 1.22: "
+                                    "current API servers refuse it, so this route exists only where an old "
+                                    "cluster still serves it (its backends are read as written)",
+                                    ing.locate(), ing.ref, ing.api_version))
         tls_hosts = {h for t in spec.get("tls") or [] if isinstance(t, dict) for h in t.get("hosts") or []}
         any_tls = bool(spec.get("tls"))
         public = ann.get(PUBLIC_ANNOTATION) == "public"
@@ -152,29 +179,83 @@ def _ingresses(inv: Inventory, res: GatewayResult) -> None:
                                   ("spec", "rules", ri, "http", "paths", pi)))
         if isinstance(spec.get("defaultBackend"), dict):
             paths.append(("", "/*", spec["defaultBackend"], ("spec", "defaultBackend")))
+        if isinstance(spec.get("backend"), dict):  # v1beta1 spelling of defaultBackend
+            paths.append(("", "/*", spec["backend"], ("spec", "backend")))
         for host, path, backend, loc_path in paths:
-            svc = backend.get("service") or {}
-            port = (svc.get("port") or {})
-            port_s = str(port.get("number") or port.get("name") or "")
-            name = str(svc.get("name", ""))
+            name, port_s = _ingress_backend(backend)
             route = Route(controller, ing.ref, ns, host, path, f"{ns}/{name}:{port_s}", ing.locate(loc_path),
                           workloads=service_workloads(inv.cluster, ns, name),
                           tls=host in tls_hosts or (any_tls and not host), public=public)
             if controller == "ingress-nginx":
                 _nginx_route(route, ann, cm, cm_doc, ing, res)
             if controller == "kong":
-                names = [n.strip() for n in ann.get("konghq.com/plugins", "").split(",") if n.strip()]
                 svc_doc = next((d for d in inv.documents("Service") if d.name == name
                                 and d.namespace(inv.default_namespace) == ns), None)
-                if svc_doc is not None:
-                    names += [n.strip() for n in _md(svc_doc, "annotations").get("konghq.com/plugins", "").split(",")
-                              if n.strip()]
-                _kong_apply(route, names, ns, inv, res)
-                for g in kong_global:
-                    _kong_plugin(route, g, res)
+                _kong_route(route, kong.annotation_plugins(ing) + kong.annotation_plugins(svc_doc), ns, inv, res)
             res.routes.append(route)
         if controller == "ingress-nginx":
             _nginx_ingress_issues(ing, ann, cm, cm_doc, res)
+
+
+REMOVED_INGRESS_APIS = ("extensions/v1beta1", "networking.k8s.io/v1beta1")
+NGINX_CONTROLLER = "k8s.io/ingress-nginx"
+KONG_CONTROLLER = "ingress-controllers.konghq.com/kong"
+
+
+def _ingress_backend(backend: dict[str, Any]) -> tuple[str, str]:
+    """(Service name, port) of an Ingress backend: v1 ``service: {name, port: {number|name}}`` or
+    the v1beta1 ``serviceName``/``servicePort`` (a number or a port name)."""
+    svc = backend.get("service")
+    if isinstance(svc, dict):
+        port = svc.get("port") if isinstance(svc.get("port"), dict) else {}
+        return str(svc.get("name", "")), str(port.get("number") or port.get("name") or "")
+    if "serviceName" in backend:
+        return str(backend.get("serviceName") or ""), str(backend.get("servicePort") or "")
+    return "", ""
+
+
+def _ingress_classes(inv: Inventory) -> tuple[dict[str, str], str | None]:
+    """IngressClass name -> controller, and the default class (``is-default-class: "true"``)."""
+    by_name: dict[str, str] = {}
+    default = None
+    for doc in inv.documents("IngressClass"):
+        spec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+        by_name[doc.name] = str(spec.get("controller") or "")
+        if _md(doc, "annotations").get("ingressclass.kubernetes.io/is-default-class") == "true":
+            default = doc.name
+    return by_name, default
+
+
+def _ingress_controller(spec: dict[str, Any], ann: dict[str, str],
+                        classes: tuple[dict[str, str], str | None]) -> tuple[str, str]:
+    """Which controller serves an Ingress, and how we know it (said in findings).
+
+    The class comes from ``spec.ingressClassName``, else the deprecated
+    ``kubernetes.io/ingress.class`` annotation, else the default IngressClass. An IngressClass
+    object in the input names the controller exactly; otherwise the class name is read as the
+    usual one (``nginx`` -> ingress-nginx, ``kong`` -> Kong). With no class at all, the
+    controller-specific annotations the Ingress carries are the only clue.
+    """
+    by_name, default = classes
+    if spec.get("ingressClassName"):
+        cls, how = str(spec["ingressClassName"]), "class {cls}"
+    elif ann.get("kubernetes.io/ingress.class"):
+        cls, how = ann["kubernetes.io/ingress.class"], "class {cls} from the kubernetes.io/ingress.class annotation"
+    elif default:
+        cls, how = default, "the default IngressClass {cls}"
+    else:
+        cls, how = "", ""
+    how = how.format(cls=cls)
+    controller_name = by_name.get(cls, "")
+    if controller_name == NGINX_CONTROLLER or (not controller_name and "nginx" in cls):
+        return "ingress-nginx", how + (f", IngressClass controller {controller_name}" if controller_name else "")
+    if controller_name == KONG_CONTROLLER or (not controller_name and "kong" in cls):
+        return "kong", how
+    for controller, prefix, product in (("ingress-nginx", NGINX, "ingress-nginx"), ("kong", "konghq.com/", "Kong")):
+        if not controller_name and any(k.startswith(prefix) for k in ann):
+            inferred = f"{product} inferred from its {prefix}* annotations"
+            return controller, f"{how}; {inferred}" if how else f"no ingress class; {inferred}"
+    return "ingress", how
 
 
 def _nginx_route(route: Route, ann: dict[str, str], cm: dict[str, str], cm_doc: Document | None, ing: Document,
@@ -391,10 +472,12 @@ def _gateway_api(inv: Inventory, res: GatewayResult) -> None:
                         targets = [f"{b.get('namespace') or ns}/{b.get('name')}:{b.get('port', '')}" for b in backends]
                         wl = sorted({w for b in backends for w in service_workloads(
                             inv.cluster, str(b.get("namespace") or ns), str(b.get("name")))})
+                        is_kong = _gateway_controller(inv, gdoc) == kong.KIC_GATEWAY_CONTROLLER
+                        controller = "kong" if is_kong else "envoy-gateway" if sec or btp or ctp else "gateway-api"
                         for host in hostnames:
                             for path in paths:
                                 res.routes.append(Route(
-                                    "envoy-gateway" if sec or btp or ctp else "gateway-api", r.ref, ns,
+                                    controller, r.ref, ns,
                                     host or str(li.get("hostname") or ""), path,
                                     ", ".join(targets) or ("redirect" if redirect_only else ""),
                                     r.locate(("spec", "rules", ri)) if rules else r.locate(("spec", "parentRefs", pi)),
@@ -402,12 +485,35 @@ def _gateway_api(inv: Inventory, res: GatewayResult) -> None:
                                     auth=[Auth(a.kind, a.enforced, a.source, a.location, a.note) for a in auth],
                                     rate_limit=rate, tls=proto in ("HTTPS", "TLS"), https_redirect=redirect_only,
                                     public=public))
+                                if is_kong:
+                                    svc_docs = [_service_doc(inv, str(b.get("namespace") or ns), str(b.get("name")))
+                                                for b in backends]
+                                    names = kong.annotation_plugins(r) + kong.extension_ref_plugins(rule)
+                                    names += [n for d in svc_docs for n in kong.annotation_plugins(d)]
+                                    _kong_route(res.routes[-1], names, ns, inv, res)
                     for a in auth:
                         if a.kind == "jwt" and not a.enforced:
                             which = "with an invalid or without" if a.note == "failOpen" else "without"
                             res.issues.append(Issue("RW-GW-005", f"{a.source} jwt.{a.note}: {r.ref} accepts "
                                                     f"requests {which} a token", a.location or r.locate(), a.source,
                                                     a.note))
+
+
+def _gateway_controller(inv: Inventory, gateway: Document) -> str:
+    """The controllerName of the Gateway's GatewayClass; a class named like ``kong`` with no
+    GatewayClass object in the input is taken as Kong's (the name KIC's charts give it)."""
+    spec = gateway.obj.get("spec") if isinstance(gateway.obj.get("spec"), dict) else {}
+    cls = str(spec.get("gatewayClassName") or "")
+    for doc in inv.documents("GatewayClass"):
+        if doc.name == cls and "gateway.networking.k8s.io" in doc.api_version:
+            gspec = doc.obj.get("spec") if isinstance(doc.obj.get("spec"), dict) else {}
+            return str(gspec.get("controllerName") or "")
+    return kong.KIC_GATEWAY_CONTROLLER if "kong" in cls else ""
+
+
+def _service_doc(inv: Inventory, ns: str, name: str) -> Document | None:
+    return next((d for d in inv.documents("Service") if d.name == name
+                 and d.namespace(inv.default_namespace) == ns), None)
 
 
 # ---------------------------------------------------------------- Services

@@ -10,7 +10,7 @@ from ringwall.model.location import Location
 from . import values as V
 from .model import Chain, In, Ruleset
 from .semantics import base_chains
-from .trace import evidence, make_packet, trace
+from .trace import decisive, make_packet, trace
 
 LAYER = "hostfw"
 
@@ -70,4 +70,4 @@ def default_accept(rs: Ruleset, family: int, path: str = "input") -> tuple[bool,
     pkt = make_packet(WORLD_SAMPLE[family], HOST_ADDR[family], "tcp", port, 40000, iif="rw-ext0",
                       oif="rw-int0" if path == "forward" else None, hook=path)
     t = trace(rs, pkt, path)
-    return t.verdict == "accept", evidence(t.main)
+    return t.verdict == "accept", decisive(t.main)

@@ -21,7 +21,7 @@ from .checks_common import (
     world,
 )
 from .model import ALL_ADDR, In, Kind, Ruleset
-from .trace import evidence, make_packet, trace
+from .trace import decisive, make_packet, trace
 
 MGMT = defcheck(17, "ManagementPortOpenToAll", Severity.HIGH,
               "An administrative port is accepted from anywhere on the Internet.",
@@ -59,7 +59,7 @@ def check_management_ports(rs: Ruleset) -> Iterator[Finding]:
             if iv.size(srcs.may) * 2 <= total:
                 continue
             t = trace(rs, make_packet(WORLD_SAMPLE[fam], HOST_ADDR[fam], "tcp", port, iif="rw-ext0"), "input")
-            ev = evidence(t.main)
+            ev = decisive(t.main)
             yield Finding(MGMT, f"{what} (tcp/{port}) is accepted from anywhere over IPv{fam} "
                           f"(e.g. {WORLD_SAMPLE[fam]}; decided by {ev[-1][1] if ev else 'policy'}).",
                           tuple(loc for loc, _ in ev[-1:]) or fallback(rs, input_chains(rs, fam)), "host",
@@ -81,7 +81,7 @@ def check_dnat(rs: Ruleset) -> Iterator[Finding]:
         if hit is None or trace(filters_only, pkt, "input").verdict == "accept":
             continue
         dnat = next(s.rule for s in hit.steps if s.event == "path" and s.rule is not None)
-        fwd = [loc for loc, _ in evidence(hit)]
+        fwd = [loc for loc, _ in decisive(hit)]
         yield Finding(DNAT_BYPASS, f"tcp/{port} is dropped by the input chains, but '{dnat.label}' DNATs it "
                       f"(to {V.fmt_addr(hit.packet.daddr)}:{hit.packet.dport}) and the forward path accepts it "
                       f"from anywhere (e.g. {WORLD_SAMPLE[4]}).", (dnat.location, *fwd[-1:]), "host", f"tcp/{port}")
@@ -114,14 +114,14 @@ def check_kubernetes(rs: Ruleset) -> Iterator[Finding]:
         srcs = accepted_sources(rs, all4, HOST_ADDR[4], proto, port, iif="rw-ext0")
         if not srcs.may:
             t = trace(rs, make_packet("10.0.0.2", HOST_ADDR[4], proto, port, iif="rw-ext0"), "input")
-            ev = evidence(t.main)
+            ev = decisive(t.main)
             yield Finding(CNI, f"{what} ({proto}/{port}) is dropped from every source on this Kubernetes node.",
                           tuple(loc for loc, _ in ev[-1:]) or fallback(rs, input_chains(rs, 4)), "host",
                           f"{proto}/{port}")
     pod = trace(rs, make_packet("10.244.1.5", "10.244.2.7", "tcp", 8080, iif="cni0", oif="rw-ext0",
                                 hook="forward"), "forward")
     if pod.verdict != "accept":
-        ev = evidence(pod.main)
+        ev = decisive(pod.main)
         yield Finding(CNI, "Pod traffic forwarded between nodes (cni0 -> uplink, 10.244.1.5 -> 10.244.2.7 tcp/8080) "
                       f"is dropped (decided by {ev[-1][1] if ev else 'policy'}).",
                       tuple(loc for loc, _ in ev[-1:]) or fallback(rs, []), "host", "pod-forward")

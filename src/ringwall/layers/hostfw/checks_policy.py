@@ -17,7 +17,7 @@ from .checks_common import (
 )
 from .model import Ruleset
 from .semantics import base_chains
-from .trace import evidence, make_packet, trace
+from .trace import decisive, make_packet, trace
 
 NO_FW = defcheck(1, "NoHostFirewall", Severity.HIGH, "No base chain with rules on the input hook.",
                "Load a default-deny host firewall that allows only the services this host offers.")
@@ -84,17 +84,17 @@ def check_loopback_established(rs: Ruleset) -> Iterator[Finding]:
     lo = trace(rs, make_packet("127.0.0.1", "127.0.0.1", "tcp", fresh_port(rs), iif="lo"), "input")
     if lo.verdict != "accept":
         yield Finding(LOOPBACK, "Loopback traffic (127.0.0.1 -> 127.0.0.1 on lo) is dropped by the input path.",
-                      tuple(loc for loc, _ in evidence(lo.main)[-1:]) or fallback(rs, chains), "host", "lo-dropped")
+                      tuple(loc for loc, _ in decisive(lo.main)[-1:]) or fallback(rs, chains), "host", "lo-dropped")
     spoof = trace(rs, make_packet("127.0.0.1", HOST_ADDR[4], "tcp", 22, iif="rw-ext0"), "input")
     if spoof.verdict == "accept":
         yield Finding(LOOPBACK, "Packets from 127.0.0.0/8 arriving on a non-loopback interface are accepted "
-                      "(port 22 tested).", tuple(loc for loc, _ in evidence(spoof.main)[-1:]) or fallback(rs, chains),
+                      "(port 22 tested).", tuple(loc for loc, _ in decisive(spoof.main)[-1:]) or fallback(rs, chains),
                       "host", "lo-spoof")
     reply = trace(rs, make_packet(WORLD_SAMPLE[4], HOST_ADDR[4], "tcp", 40000, 443, iif="rw-ext0",
                                   state="established"), "input")
     if reply.verdict != "accept":
         yield Finding(ESTABLISHED, "Replies to connections this host opens (established TCP from port 443) are "
-                      "dropped on input.", tuple(loc for loc, _ in evidence(reply.main)[-1:]) or fallback(rs, chains),
+                      "dropped on input.", tuple(loc for loc, _ in decisive(reply.main)[-1:]) or fallback(rs, chains),
                       "host", "established")
     if not any(r.logs for c in rs.chains() for r in c.rules if c.family in ("ip", "inet")):
         yield Finding(NO_LOG, "Denied IPv4 input traffic is never logged (no LOG/NFLOG/log rule).",

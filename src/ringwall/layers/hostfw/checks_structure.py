@@ -20,7 +20,7 @@ from .model import Backend, Chain, Kind, Ruleset, unknowns
 from .semantics import base_chains
 from .services import space_for
 from .shadow import unreachable
-from .trace import evidence, make_packet, trace
+from .trace import decisive, make_packet, trace
 
 BACKENDS = defcheck(7, "MultipleFirewallBackends", Severity.MEDIUM, "More than one firewall back end manages rules.",
                   "Manage the host firewall with one tool and back end; remove the rules of the others.")
@@ -232,5 +232,5 @@ def check_misc(rs: Ruleset) -> Iterator[Finding]:
             if t.verdict != "accept" and not default_accept(rs, 6)[0]:
                 what = "neighbour solicitation" if typ == 135 else "packet too big"
                 yield Finding(ICMPV6, f"ICMPv6 type {typ} ({what}) is dropped on input.",
-                              tuple(loc for loc, _ in evidence(t.main)[-1:]) or
+                              tuple(loc for loc, _ in decisive(t.main)[-1:]) or
                               fallback(rs, input_chains(rs, 6)), "host", f"icmpv6/{typ}")

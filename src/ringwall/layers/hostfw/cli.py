@@ -162,7 +162,10 @@ def search(rules: Rules,
 @app.command()
 def compare(left: Annotated[Path, typer.Argument(help="Reference ruleset.")],
             right: Annotated[Path, typer.Argument(help="Ruleset to compare with it.")],
-            fmt: Fmt = "text", ipset: Ipsets = None, input_format: InFmt = "auto") -> None:
+            fmt: Fmt = "text", ipset: Ipsets = None, input_format: InFmt = "auto",
+            fail_on_change: Annotated[bool, typer.Option(
+                "--fail-on-change", help="Exit 1 when the rulesets decide some packet differently.")] = False,
+            ) -> None:
     """Which packets two rulesets treat differently, with examples and the deciding rules."""
     from .search import compare as do_compare
 
@@ -170,6 +173,8 @@ def compare(left: Annotated[Path, typer.Argument(help="Reference ruleset.")],
     b = _load([right], ipset, input_format)
     cmp = do_compare(a, b)
     _out(fmt, {"schema": "ringwall.hostfw.compare/v1", **cmp.to_json()}, render.compare_text(cmp))
+    if fail_on_change and not cmp.equal:
+        raise typer.Exit(1)
 
 
 @app.command()

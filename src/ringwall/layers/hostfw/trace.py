@@ -82,6 +82,25 @@ def evidence(o: Outcome) -> list[tuple[Location, str]]:
     return out
 
 
+def decisive(o: Outcome) -> list[tuple[Location, str]]:
+    """The step that decided ``o``, as a finding's evidence (an empty list or one element).
+
+    Every base chain on the path has its say, so the last one is not the deciding one: a drop or a
+    reject is decided by the chain that ended the packet (the last say), but an accept is decided by
+    the filtering chain that accepted it by a rule - not by a nat or mangle chain the packet merely
+    passed through with its policy accept, nor by a default policy when a rule accepted it."""
+    steps = o.deciding
+    if not steps:
+        return []
+    chosen = steps[-1]
+    if o.action == "accept":
+        def weight(s: Step) -> tuple[bool, bool]:
+            return (s.chain.type == "filter", s.rule is not None)
+
+        chosen = max(reversed(steps), key=weight)
+    return evidence(Outcome(o.action, o.steps, o.assumptions, o.packet, o.path, [chosen]))
+
+
 @dataclass
 class TraceResult:
     packet: Packet

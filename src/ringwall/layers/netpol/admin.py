@@ -20,6 +20,7 @@ from ringwall.sources.documents import Document
 from ringwall.sources.inventory import Inventory
 
 from .policy import Path, PolicyInvalid, PortSpec, _selector
+from .policyset import Rejected
 
 ADMIN_KINDS = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
 _ACTIONS = {"Allow": "allow", "Accept": "allow", "Deny": "deny", "Pass": "pass"}
@@ -77,7 +78,11 @@ class TieredPolicy:
         return self.ingress if direction == "ingress" else self.egress
 
 
-def load_admin_policies(inventory: Inventory, sink: DiagnosticSink) -> list[TieredPolicy]:
+def load_admin_policies(
+    inventory: Inventory, sink: DiagnosticSink, rejected: list[Rejected] | None = None
+) -> list[TieredPolicy]:
+    """The Admin/Baseline tier policies; objects the API server would refuse go to ``rejected``
+    (the checks report them as RW-NP-020, like refused NetworkPolicies) and take no effect."""
     out: list[TieredPolicy] = []
     for doc in inventory.documents(*ADMIN_KINDS):
         if not doc.api_version.startswith("policy.networking.k8s.io/"):
@@ -90,6 +95,8 @@ def load_admin_policies(inventory: Inventory, sink: DiagnosticSink) -> list[Tier
                 f"{doc.kind} {doc.name}: {exc.field_path}: {exc}; the API server rejects it, so it has no effect",
                 doc.locate(exc.path),
             )
+            if rejected is not None:
+                rejected.append(Rejected(doc, str(exc), exc.field_path, exc.path))
     # Evaluation order: tier, then priority, then input order (equal priorities are reported).
     out.sort(key=lambda p: (p.tier != "admin", p.priority))
     return out
@@ -153,6 +160,7 @@ def _rules(spec: dict, direction: str, kind: str, doc: Document, sink: Diagnosti
 def _peer(raw: object, path: Path, direction: str, doc: Document, sink: DiagnosticSink) -> AdminPeer:
     if not isinstance(raw, dict) or not raw:
         raise PolicyInvalid("a peer must set exactly one field", path)
+    _refuse_namespaced_peer_form(raw, path)
     if "namespaces" in raw:
         return AdminPeer("namespaces", namespace_selector=_selector(raw["namespaces"] or {}, (*path, "namespaces")),
                          path=path)
@@ -183,6 +191,32 @@ def _peer(raw: object, path: Path, direction: str, doc: Document, sink: Diagnost
     sink.warning("netpol.unknown-peer", f"peer fields {sorted(raw)} are not understood; the peer matches nothing",
                  doc.locate(path))
     return AdminPeer("unknown", path=path)
+
+
+_OLD_PEER_FIELDS = ("namespaceSelector", "sameLabels", "notSameLabels")
+
+
+def _refuse_namespaced_peer_form(raw: dict, path: Path) -> None:  # type: ignore[type-arg]
+    """Refuse the early network-policy-api peer form (``NamespacedPeer``).
+
+    Before v0.1 a peer read ``namespaces: {namespaceSelector: {...}}`` (or ``sameLabels`` /
+    ``notSameLabels``) and ``pods: {namespaces: {namespaceSelector: ...}, podSelector: ...}``;
+    demos still carry it. Today ``namespaces`` IS the label selector, so those keys are unknown
+    fields: ``kubectl apply`` (strict field validation) rejects the object, and a lenient client
+    would have them pruned, leaving ``namespaces: {}`` - every namespace, the opposite of what
+    the author meant under a Deny. Reading it either way would guess; the object is reported
+    as rejected (RW-NP-020) with the current spelling, and takes no effect.
+    """
+    ns = raw.get("namespaces")
+    if isinstance(ns, dict) and (old := [k for k in _OLD_PEER_FIELDS if k in ns]):
+        hint = ("write namespaces: {matchLabels: ...} (the selector itself)" if old == ["namespaceSelector"]
+                else "sameLabels/notSameLabels no longer exist")
+        raise PolicyInvalid(f"unknown field (the pre-v0.1 AdminNetworkPolicy peer form); {hint}",
+                            (*path, "namespaces", old[0]))
+    pods = raw.get("pods")
+    if isinstance(pods, dict) and "namespaces" in pods:
+        raise PolicyInvalid("unknown field (the pre-v0.1 AdminNetworkPolicy peer form); write "
+                            "pods: {namespaceSelector: {...}, podSelector: {...}}", (*path, "pods", "namespaces"))
 
 
 def _proto(value: object) -> str:

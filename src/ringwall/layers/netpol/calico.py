@@ -9,9 +9,10 @@ are policies of the ``default`` tier with order 1000. This module only parses; t
 evaluates (``Engine._fill_calico``).
 
 What is not modelled, and said so in a diagnostic: ICMP and other non TCP/UDP/SCTP protocols (a
-rule restricted to them matches none of the connections Ringwall models), source ports (a rule
-restricted by them is ignored), ``services`` matches, HostEndpoints and the ``preDNAT`` /
-``doNotTrack`` / ``applyOnForward`` host-endpoint policies (they do not apply to pods).
+rule restricted to them matches none of the connections Ringwall models), source ports that cut
+the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), ``services``
+matches, HostEndpoints and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint
+policies (they do not apply to pods).
 """
 
 from __future__ import annotations
@@ -364,7 +365,16 @@ def _rules(spec: dict, direction: str, doc: Document, calico: CalicoSet) -> tupl
         source = _entity(r.get("source"), (*path, "source"))
         destination = _entity(r.get("destination"), (*path, "destination"))
         if source.ports is not None or source.not_ports is not None:
-            ignored = "source ports are not modelled"
+            verdict = ephemeral_match(source)
+            if verdict is None:
+                ignored = ("source ports that cut the ephemeral range "
+                           f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} (or named source ports) are not modelled")
+            elif verdict is False:
+                protocols = ()
+                calico.unmodelled.append((doc, (*path, "source"), f"{doc.kind} {doc.name}: {direction}[{i}] "
+                                          "matches only source ports outside the ephemeral range "
+                                          f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} that clients send from: "
+                                          "it matches no modelled connection"))
         for side in ("source", "destination"):
             if isinstance(r.get(side), dict) and r[side].get("services"):
                 ignored = "services matches are not modelled"
@@ -375,6 +385,29 @@ def _rules(spec: dict, direction: str, doc: Document, calico: CalicoSet) -> tupl
                                       "the rule is left out of evaluation"))
         out.append(CalicoRule(direction, i, action, protocols, source, destination, path, ignored))
     return tuple(out)
+
+
+EPHEMERAL_PORTS = (32768, 60999)
+"""Linux's default ``net.ipv4.ip_local_port_range``: the source ports clients connect from."""
+
+
+def ephemeral_match(e: Entity) -> bool | None:
+    """Does a source-port match hold for a client connecting from an ephemeral port? True when the
+    whole ephemeral range is inside ``ports`` minus ``notPorts``, False when none of it is, None when
+    it is cut (or a named port is used): connections carry no source port in the model, so a client
+    is taken to use some ephemeral port, as a pod of unknown address uses some pod-network address."""
+    lo, hi = EPHEMERAL_PORTS
+    inside: Intervals = ((lo, hi),)
+    for raw, keep in ((e.ports, True), (e.not_ports, False)):
+        if raw is None:
+            continue
+        if any(isinstance(p, str) for p in raw):
+            return None
+        rng = iv.normalize((p, p) if isinstance(p, int) else p for p in raw)  # type: ignore[misc]
+        inside = iv.intersect(inside, rng) if keep else iv.subtract(inside, rng)
+    if inside == ((lo, hi),):
+        return True
+    return False if not inside else None
 
 
 def _proto_name(value: object) -> str:

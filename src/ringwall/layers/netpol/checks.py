@@ -141,46 +141,59 @@ def _app_workloads(engine: Engine) -> list[Workload]:
 
 
 def _namespaces(engine: Engine, policies: PolicySet) -> Iterator[Finding]:
-    with_policy = {p.namespace for p in policies.policies}
-    seen: set[str] = set()
+    """RW-NP-001: a namespace none of whose workloads any policy isolates (NetworkPolicy, Calico,
+    Cilium, Admin/Baseline alike: the engine says what isolates a pod, not which kinds exist)."""
+    counts: dict[str, int] = {}
     for w in _app_workloads(engine):
-        if w.namespace in with_policy or w.namespace in seen:
+        counts[w.namespace] = counts.get(w.namespace, 0) + 1
+    covered = {w.namespace for w in _app_workloads(engine)
+               if any(engine.isolated_by(c, d) for c in _classes_of(engine, w) for d in ("ingress", "egress"))}
+    # A namespace with a NetworkPolicy that selects nothing is not "without NetworkPolicy":
+    # RW-NP-004 says what is wrong there.
+    covered |= {p.namespace for p in policies.policies}
+    for w in _app_workloads(engine):
+        if w.namespace in covered:
             continue
-        seen.add(w.namespace)
+        covered.add(w.namespace)
         ns = engine.cluster.namespaces.get(w.namespace)
         loc = ns.location if ns and ns.location else w.location
-        count = sum(1 for x in engine.cluster.workloads if x.namespace == w.namespace)
         yield Finding(
             C.NAMESPACE_WITHOUT_POLICY,
-            f"Namespace {w.namespace} has {count} workload(s) and no NetworkPolicy: they accept and send "
-            "any traffic.",
+            f"Namespace {w.namespace} has {counts[w.namespace]} workload(s) and no policy isolates any of them "
+            "(no NetworkPolicy, no CNI or Admin/Baseline policy selecting them): they accept and send any traffic.",
             (loc,) if loc else (), f"Namespace/{w.namespace}",
         )
 
 
+def _classes_of(engine: Engine, w: Workload) -> list[PodClass]:
+    return list(engine.classes_in(engine.workload_classes.get(w.key, 0)))
+
+
 def _workload_isolation(engine: Engine) -> Iterator[Finding]:
+    """RW-NP-002/003 from what isolates each class in each direction, whatever the policy kind."""
     for w in _app_workloads(engine):
         if w.host_network and engine.options.host_network == "node-ip":
             continue
-        classes = list(engine.classes_in(engine.workload_classes.get(w.key, 0)))
+        classes = _classes_of(engine, w)
         if not classes:
             continue
-        ing = all(engine.class_ingress[c.index].isolated for c in classes)
-        eg = all(engine.class_egress[c.index].isolated for c in classes)
+        ing = all(engine.isolated_by(c, "ingress") for c in classes)
+        eg = all(engine.isolated_by(c, "egress") for c in classes)
         locs = (w.location,) if w.location else ()
         if not ing and not eg:
             yield Finding(
                 C.WORKLOAD_NOT_ISOLATED,
-                f"{w.kind} {w.namespace}/{w.name} is selected by no NetworkPolicy: all ingress and egress "
-                "is allowed.",
+                f"{w.kind} {w.namespace}/{w.name} is selected by no policy that isolates it (NetworkPolicy, CNI "
+                "or Admin/Baseline deny): all ingress and egress is allowed.",
                 locs, w.ref,
             )
         elif ing != eg:
             missing = "egress" if ing else "ingress"
+            by = sorted({r for c in classes for r in engine.isolated_by(c, "ingress" if ing else "egress")})
             yield Finding(
                 C.ONE_DIRECTION_ONLY,
-                f"{w.kind} {w.namespace}/{w.name} is isolated for {'ingress' if ing else 'egress'} only; "
-                f"all {missing} is allowed.",
+                f"{w.kind} {w.namespace}/{w.name} is isolated for {'ingress' if ing else 'egress'} only "
+                f"(by {', '.join(by[:3])}{' and more' if len(by) > 3 else ''}); all {missing} is allowed.",
                 locs, w.ref, missing,
             )
 
@@ -470,7 +483,8 @@ def _dns(engine: Engine, inventory: Inventory) -> Iterator[Finding]:
         if not classes or not all(engine.class_egress[c.index].isolated for c in classes):
             continue
         reach = dns_reach(engine, classes[0], dns_mask, inventory)
-        pols = [engine.policies[i] for i in engine.class_egress[classes[0].index].policies]
+        pols = _deciding_first([engine.policies[i] for i in engine.class_egress[classes[0].index].policies],
+                               "egress")
         locs = tuple(p.document.locate((), p.ref) for p in pols[:3])
         if not reach:
             yield Finding(
@@ -488,6 +502,15 @@ def _dns(engine: Engine, inventory: Inventory) -> Iterator[Finding]:
                 f"{'TCP' if have == 'UDP' else 'UDP'} 53 is blocked.",
                 locs, w.ref, "dns",
             )
+
+
+def _deciding_first(pols: list[NetworkPolicy], direction: str) -> list[NetworkPolicy]:
+    """The policies that isolate a direction, the one that decides first: evidence points at it.
+
+    Every selecting policy isolates, but the one a reader must look at is the one that opens
+    nothing in that direction (a default deny); policies that open other peers (istiod, a
+    replica) come after, in input order - not whichever happened to be read first."""
+    return sorted(pols, key=lambda p: len(list(p.rules(direction))) > 0)
 
 
 def selector_text(sel: Selector | None) -> str:

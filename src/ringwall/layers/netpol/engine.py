@@ -1130,6 +1130,24 @@ class Engine:
         """(ingress-isolated, egress-isolated) for a class."""
         return self.class_ingress[cls.index].isolated, self.class_egress[cls.index].isolated
 
+    def isolated_by(self, cls: PodClass, direction: str) -> list[str]:
+        """What takes ``cls`` out of the default allow in ``direction``, by object reference.
+
+        The one answer every isolation check asks for, whatever the policy engine: Kubernetes
+        NetworkPolicies selecting it, Calico policies applying to it (an endpoint with a policy
+        in a direction is denied what no rule allows), Cilium policies that make it default-deny
+        (a section for the direction, unless enableDefaultDeny is off), and Admin/Baseline
+        policies whose subject holds it with a Deny rule in that direction. An Allow-only Admin
+        policy isolates nothing: what it does not allow stays allowed.
+        """
+        prof = (self.class_ingress if direction == "ingress" else self.class_egress)[cls.index]
+        out = [self.policies[i].ref for i in prof.policies]
+        out += [self.calico[i].ref for i in prof.calico]
+        out += [self.cilium[i].ref for i in prof.cilium if self.cilium[i].default_deny(direction)]
+        out += [self.admin[i].ref for i in prof.admin
+                if any(r.action == "deny" for r in self.admin[i].rules(direction))]
+        return out
+
     def external_space_of(self, ranges: Intervals) -> Intervals:
         return family_space(ranges)
 
