@@ -75,10 +75,10 @@ def test_an_ingressclass_object_names_the_controller(tmp_path) -> None:  # type:
              "{ingressclass.kubernetes.io/is-default-class: \"true\"}\nspec: {controller: k8s.io/ingress-nginx}\n")
     (tmp_path / "i.yaml").write_text(text)
     assert _messages(tmp_path / "i.yaml", "RW-GW-008") == [
-        "Ingress/monitoring/grafana uses ingress-nginx (class public from the kubernetes.io/ingress.class annotation "
-        "(IngressClass controller k8s.io/ingress-nginx)), retired in March 2026 with no further security fixes",
-        "Ingress/monitoring/grafana-fallback uses ingress-nginx (the default IngressClass public (IngressClass "
-        "controller k8s.io/ingress-nginx)), retired in March 2026 with no further security fixes",
+        "Ingress/monitoring/grafana uses ingress-nginx (class public from the kubernetes.io/ingress.class annotation, "
+        "IngressClass controller k8s.io/ingress-nginx), retired in March 2026 with no further security fixes",
+        "Ingress/monitoring/grafana-fallback uses ingress-nginx (the default IngressClass public, IngressClass "
+        "controller k8s.io/ingress-nginx), retired in March 2026 with no further security fixes",
     ]
 
 
@@ -122,3 +122,39 @@ def test_without_any_kong_plugin_the_route_is_unauthenticated(tmp_path) -> None:
     text = text.replace("    konghq.com/plugins: key-auth,acl-group-1,orders-rate\n", "")
     (tmp_path / "k.yaml").write_text(text)
     assert ("RW-GW-001", "HTTPRoute/shop/orders") in findings(tmp_path / "k.yaml", prefix="RW-GW-")
+
+
+def test_envoy_gateway_security_policy_precedence() -> None:
+    """Envoy Gateway: a route-level SecurityPolicy replaces the Gateway-level one (no mergeType),
+    so /foo has JWT and not the gateway's basic auth, /admin (CORS only) has nothing, /docs
+    inherits the basic auth; BackendTrafficPolicy rateLimit limits /foo."""
+    path = GATEWAY / "envoy-gateway.yaml"
+    routes = [(r["controller"], r["path"], [(a["kind"], a["enforced"]) for a in r["authentication"]]
+               if r["authentication"] != "none" else [], bool(r["rate_limit"])) for r in _routes(path)]
+    assert routes == [("envoy-gateway", "/foo", [("jwt", True)], True),
+                      ("envoy-gateway", "/admin", [], False),
+                      ("envoy-gateway", "/docs", [("basic", True)], False)]
+    got = findings(path, prefix="RW-GW-00")
+    assert [f for f in got if f[0] in ("RW-GW-001", "RW-GW-006")] == [
+        ("RW-GW-001", "HTTPRoute/default/admin"), ("RW-GW-006", "HTTPRoute/default/admin"),
+        ("RW-GW-006", "HTTPRoute/default/backend")]
+
+
+def test_ingress_nginx_external_auth_client_certificates_and_global_auth() -> None:
+    """ingress-nginx: auth-url is external auth; auth-tls-verify-client on is a client
+    certificate, optional is not (RW-GW-003, and RW-GW-001 since nothing else authenticates);
+    the ConfigMap global-auth-url covers every Ingress that does not opt out (RW-GW-013)."""
+    path = GATEWAY / "ingress-nginx.yaml"
+    routes = [(r["host"], [(a["kind"], a["enforced"]) for a in r["authentication"]], bool(r["rate_limit"]))
+              for r in _routes(path)]
+    assert routes == [("external-auth.example.com", [("external", True)], False),
+                      ("mtls.example.com", [("client-cert", True)], True),
+                      ("optional.example.com", [("client-cert", False)], False),
+                      ("global.example.com", [("external", True)], False)]
+    got = findings(path, prefix="RW-GW-0")
+    assert [f for f in got if f[0] in ("RW-GW-001", "RW-GW-003", "RW-GW-013")] == [
+        ("RW-GW-001", "Ingress/apps/mtls-optional"), ("RW-GW-003", "Ingress/apps/mtls-optional"),
+        ("RW-GW-013", "Ingress/apps/mtls"), ("RW-GW-013", "Ingress/apps/mtls-optional")]
+    assert _messages(path, "RW-GW-008")[0] == (
+        "Ingress/apps/external-auth uses ingress-nginx (class nginx, IngressClass controller k8s.io/ingress-nginx), "
+        "retired in March 2026 with no further security fixes")

@@ -27,6 +27,7 @@ from ringwall.model.diagnostics import DiagnosticSink
 from ringwall.model.labels import normalize_labels
 from ringwall.sources.documents import Document
 from ringwall.sources.identity import describe, object_identity
+from ringwall.sources.schema import Problem, validate
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -40,6 +41,8 @@ class Inventory:
     default_namespace: str = "default"
     duplicates: list[tuple[Document, Document]] = field(default_factory=list)
     """(kept, dropped) for every object given twice; only the kept (later) copy is in ``by_kind``."""
+    rejected: list[tuple[Document, list[Problem]]] = field(default_factory=list)
+    """Objects the API server would reject (wrong types, unknown fields): not in ``by_kind``."""
 
     def documents(self, *kinds: str) -> list[Document]:
         out: list[Document] = []
@@ -53,6 +56,15 @@ def build_inventory(
 ) -> Inventory:
     inv = Inventory(Cluster(), default_namespace=default_namespace)
     for doc in _last_copy_of_each_object(inv, documents, sink):
+        problems = validate(doc)
+        for problem in problems:
+            if not problem.rejects:
+                sink.warning("k8s.field-case", f"{doc.kind} {doc.name}: {problem.field}: {problem.message}",
+                             doc.locate(problem.path))
+        problems = [p for p in problems if p.rejects]
+        if problems:
+            _reject(inv, doc, problems, sink)
+            continue
         inv.by_kind.setdefault(doc.kind, []).append(doc)
     cluster = inv.cluster
     for doc in inv.by_kind.get("Namespace", ()):
@@ -66,6 +78,21 @@ def build_inventory(
     for doc in inv.by_kind.get("Node", ()):
         cluster.nodes.append(_node(doc))
     return inv
+
+
+_REJECT_CODES = {"NetworkPolicy": "RW-NP-020"}
+
+
+def _reject(inv: Inventory, doc: Document, problems: list[Problem], sink: DiagnosticSink) -> None:
+    """One error per problem (at most 5 per object), at the line of the field; the object is left out."""
+    inv.rejected.append((doc, problems))
+    what = f"{doc.kind} {doc.namespace(inv.default_namespace)}/{doc.name}" if doc.name else doc.kind
+    code = _REJECT_CODES.get(doc.kind, "k8s.rejected")
+    for problem in problems[:5]:
+        sink.error(code, f"{what}: {problem.field}: {problem.message}; the API server rejects the object, "
+                   "so it takes no effect", doc.locate(problem.path))
+    if len(problems) > 5:
+        sink.error(code, f"{what}: {len(problems) - 5} more problem(s) of the same object", doc.locate())
 
 
 def _last_copy_of_each_object(

@@ -248,7 +248,7 @@ def _ingress_controller(spec: dict[str, Any], ann: dict[str, str],
     how = how.format(cls=cls)
     controller_name = by_name.get(cls, "")
     if controller_name == NGINX_CONTROLLER or (not controller_name and "nginx" in cls):
-        return "ingress-nginx", how + (f" (IngressClass controller {controller_name})" if controller_name else "")
+        return "ingress-nginx", how + (f", IngressClass controller {controller_name}" if controller_name else "")
     if controller_name == KONG_CONTROLLER or (not controller_name and "kong" in cls):
         return "kong", how
     for controller, prefix, product in (("ingress-nginx", NGINX, "ingress-nginx"), ("kong", "konghq.com/", "Kong")):

@@ -407,7 +407,13 @@ class Space:
             return merged
 
         base = self.addr_base if field in ("saddr", "daddr") else 0
-        return tuple((lo + base, hi + base) for lo, hi in walk(u, 0))
+        try:
+            return tuple((lo + base, hi + base) for lo, hi in walk(u, 0))
+        finally:
+            # ``walk`` refers to itself through its closure cell: without this the Space (and its BDD
+            # manager) would sit in a reference cycle, and the cycle collector may free the manager
+            # before the nodes it still holds ("Still N nodes referenced upon shutdown").
+            walk = None  # type: ignore[assignment]
 
 
 def _children(node: BDD) -> tuple[BDD, BDD]:

@@ -36,6 +36,11 @@ def load_policies(inventory: Inventory, sink: DiagnosticSink) -> PolicySet:
     # NetworkPolicy checks still report the pair (RW-NP-028).
     result.duplicates = [(kept, dropped) for kept, dropped in inventory.duplicates
                          if kept.kind == "NetworkPolicy" and _is_kubernetes_policy(kept)]
+    # Rejected while the inventory was built (wrong types, unknown fields): RW-NP-020 all the same.
+    for doc, problems in inventory.rejected:
+        if doc.kind == "NetworkPolicy" and _is_kubernetes_policy(doc):
+            first = problems[0]
+            result.rejected.append(Rejected(doc, first.message, first.field, first.path))
     for doc in inventory.documents("NetworkPolicy"):
         if not _is_kubernetes_policy(doc):
             continue  # e.g. Calico's projectcalico.org NetworkPolicy: another layer's object
