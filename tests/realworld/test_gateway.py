@@ -158,3 +158,28 @@ def test_ingress_nginx_external_auth_client_certificates_and_global_auth() -> No
     assert _messages(path, "RW-GW-008")[0] == (
         "Ingress/apps/external-auth uses ingress-nginx (class nginx, IngressClass controller k8s.io/ingress-nginx), "
         "retired in March 2026 with no further security fixes")
+
+
+def test_kong_acl_is_explicit_authorization_for_explain() -> None:
+    path = GATEWAY / "kong-gateway-api.yaml"
+    code, out, _ = run("explain", path, "--src", "203.0.113.9", "--dst", "shop/orders", "--port", "8080/TCP")
+    assert code == 0
+    assert "API gateway: allows; protections: encrypted, explicitly-authorized, request-authenticated" in out
+    code, out, _ = run("explain", path, "--src", "203.0.113.9", "--dst", "shop/reports", "--port", "8080/TCP")
+    assert "API gateway: allows; protections: encrypted, request-authenticated\n" in out
+
+
+def test_the_same_kong_plugins_on_an_ingress(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """KIC reads konghq.com/plugins on an Ingress of class kong exactly as on an HTTPRoute."""
+    text = (GATEWAY / "kong-gateway-api.yaml").read_text()
+    start = text.index("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: orders")
+    end = text.index("---", start)
+    ingress = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: orders\n  namespace: shop\n"
+               "  annotations:\n    konghq.com/plugins: key-auth,acl-group-1\nspec:\n  ingressClassName: kong\n"
+               "  tls: [{hosts: [api.example.com], secretName: api-tls}]\n  rules:\n  - host: api.example.com\n"
+               "    http:\n      paths:\n      - {path: /orders, pathType: Prefix, backend: {service: {name: orders, "
+               "port: {number: 80}}}}\n")
+    (tmp_path / "k.yaml").write_text(text[:start] + ingress + text[end:])
+    orders = next(r for r in _routes(tmp_path / "k.yaml") if r["source"] == "Ingress/shop/orders")
+    assert (orders["controller"], orders["consumers"]) == ("kong", ["alex"])
+    assert [a["kind"] for a in orders["authentication"]] == ["api-key", "authorization"]

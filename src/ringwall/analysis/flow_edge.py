@@ -3,7 +3,9 @@
 A gateway does not block at L4; it authenticates, terminates TLS and rate-limits the routes it
 serves. Its view therefore allows what it forwards and contributes protections: a flow from an
 external zone to a workload is ``request-authenticated`` when every route reaching the workload
-enforces authentication, and ``encrypted`` (to the edge) when every route uses TLS. A workload also
+enforces authentication, ``explicitly-authorized`` when every route also checks who may call it
+(a Kong ACL, an Envoy Gateway authorization), and ``encrypted`` (to the edge) when every route
+uses TLS. A workload also
 reachable through its own LoadBalancer/NodePort Service gets neither, because that path skips the
 gateway.
 """
@@ -37,6 +39,8 @@ def gateway_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
             prot.add("request-authenticated")
         if all(r.tls for r in rs):
             prot.add("encrypted")
+        if all(any(a.kind == "authorization" for a in r.enforced_auth) for r in rs):
+            prot.add("explicitly-authorized")  # e.g. a Kong ACL, an Envoy Gateway authorization
         served[key] = frozenset(prot)
     zones = [z.endpoint for z in ctx.zones if z.external]
     allowed: dict[Pair, ConnectionSet] = {(z, w): ALL for z in zones for w in served}
