@@ -348,3 +348,30 @@ def test_istio_ingress_gateway(tmp_path: Path, name: str, manifests: str, expect
     assert sorted((f.check.id, f.message) for f in report.findings) == sorted(expected), rule
     route = report.details["routes"][0]  # type: ignore[index]
     assert route["controller"] == "istio" and route["rate_limit"] and _auth(route) == auth
+
+
+ISTIO_INGRESS_JWT = """\
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  jwtRules: [{issuer: https://id.example.com}]
+"""
+
+
+@pytest.mark.parametrize(("cls", "extra", "auth"), [
+    ("istio", ISTIO_INGRESS_JWT + REQUIRE, [("jwt", True)]),
+    ("istio", ISTIO_INGRESS_JWT, [("jwt", False)]),
+    ("mesh-edge", ISTIO_INGRESS_JWT + REQUIRE + "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\n"
+     "metadata: {name: mesh-edge}\nspec: {controller: istio.io/ingress-controller}\n", [("jwt", True)]),
+])
+def test_kubernetes_ingress_served_by_istio(tmp_path: Path, cls: str, extra: str,
+                                            auth: list[tuple[str, bool]]) -> None:
+    """Issue 19.5: Istio serves Ingresses of class istio (IngressClass controller
+    istio.io/ingress-controller) through its ingress gateway, whose RequestAuthentication and
+    AuthorizationPolicies then protect the route (Istio "Kubernetes Ingress" task)."""
+    report = _scan(tmp_path, ingress({}, cls=cls) + extra)
+    route = report.details["routes"][0]  # type: ignore[index]
+    assert route["controller"] == "istio" and _auth(route) == auth

@@ -151,6 +151,11 @@ def _ingresses(inv: Inventory, res: GatewayResult) -> None:
             res.issues.append(Issue("RW-GW-015", f"{p.ref} is labelled global: \"true\", which only KongClusterPlugin "
                                     "honours: it applies nowhere by itself", p.locate(("metadata", "labels")), p.ref))
     classes = _ingress_classes(inv)
+    # Istio serves Ingresses of class "istio" (IngressClass controller istio.io/ingress-controller)
+    # through its ingress gateway (pods labelled istio=ingressgateway, meshConfig ingressSelector).
+    istio_pods = [w for w in inv.cluster.workloads if w.labels.get("istio") == "ingressgateway"]
+    istio_auth = _istio_gateway_auth(inv, {"istio": "ingressgateway"},
+                                     istio_pods[0].namespace if istio_pods else "istio-system")
     for ing in inv.documents("Ingress"):
         ns = ing.namespace(inv.default_namespace)
         ann = _md(ing, "annotations")
@@ -188,6 +193,8 @@ def _ingresses(inv: Inventory, res: GatewayResult) -> None:
                           tls=host in tls_hosts or (any_tls and not host), public=public)
             if controller == "ingress-nginx":
                 _nginx_route(route, ann, cm, cm_doc, ing, res)
+            if controller == "istio":
+                route.auth.extend(istio_auth)
             if controller == "kong":
                 svc_doc = next((d for d in inv.documents("Service") if d.name == name
                                 and d.namespace(inv.default_namespace) == ns), None)
@@ -212,6 +219,9 @@ def _ingress_backend(backend: dict[str, Any]) -> tuple[str, str]:
     if "serviceName" in backend:
         return str(backend.get("serviceName") or ""), str(backend.get("servicePort") or "")
     return "", ""
+
+
+ISTIO_CONTROLLER = "istio.io/ingress-controller"
 
 
 def _ingress_classes(inv: Inventory) -> tuple[dict[str, str], str | None]:
@@ -251,6 +261,8 @@ def _ingress_controller(spec: dict[str, Any], ann: dict[str, str],
         return "ingress-nginx", how + (f", IngressClass controller {controller_name}" if controller_name else "")
     if controller_name == KONG_CONTROLLER or (not controller_name and "kong" in cls):
         return "kong", how
+    if controller_name == ISTIO_CONTROLLER or (not controller_name and cls == "istio"):
+        return "istio", how
     for controller, prefix, product in (("ingress-nginx", NGINX, "ingress-nginx"), ("kong", "konghq.com/", "Kong")):
         if not controller_name and any(k.startswith(prefix) for k in ann):
             inferred = f"{product} inferred from its {prefix}* annotations"
