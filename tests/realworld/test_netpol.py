@@ -40,8 +40,13 @@ def test_calico_default_deny_isolates_the_namespace_and_no_check_says_otherwise(
     NetworkPolicies got HIGH RW-NP-001 "no NetworkPolicy: they accept and send any traffic"."""
     path = NETPOL / "calico-default-deny.yaml"
     assert {c for c in matrix(path, "--cni", "calico") if "shop/" in c[0] + c[1]} == {
-        ("shop/frontend[Deployment]", "shop/cart[Deployment]", "TCP 7070")}
+        ("shop/frontend[Deployment]", "shop/cart[Deployment]", "TCP 7070"),
+        ("shop/frontend[Deployment]", "kube-system/coredns[Deployment]", "UDP 53"),
+        ("shop/cart[Deployment]", "kube-system/coredns[Deployment]", "UDP 53")}
     assert findings(path, "--cni", "calico", prefix="RW-NP-") == []
+    # The DNS checks also ask the engine: the GlobalNetworkPolicy opens UDP 53 only.
+    assert [f for f in findings(path, "--cni", "calico") if f[0] in ("RW-DEPTH-002", "RW-DNS-009")] == [
+        ("RW-DNS-009", "Deployment/shop/cart"), ("RW-DNS-009", "Deployment/shop/frontend")]
 
 
 def test_cilium_default_deny_isolates_both_ways_and_no_check_says_otherwise() -> None:

@@ -473,18 +473,26 @@ def _rule_admits_labels(rule: Rule, pol: NetworkPolicy, ns_labels: dict[str, str
 
 
 def _dns(engine: Engine, inventory: Inventory) -> Iterator[Finding]:
-    if not engine.policies:
+    """RW-DEPTH-002 / RW-DNS-009 for every egress-isolated workload, whatever isolates it.
+
+    With the DNS pods in the input, the engine's verdict (every policy kind) decides; without
+    them only NetworkPolicy rules can be judged against the well-known kube-dns labels, so a
+    workload isolated by other kinds alone is then not judged rather than guessed."""
+    if not (engine.policies or engine.calico or engine.cilium or engine.admin):
         return
     dns_mask = _dns_classes(engine)
     for w in _app_workloads(engine):
         if w.host_network and engine.options.host_network == "node-ip":
             continue
         classes = list(engine.classes_in(engine.workload_classes.get(w.key, 0)))
-        if not classes or not all(engine.class_egress[c.index].isolated for c in classes):
+        if not classes or not all(engine.isolated_by(c, "egress") for c in classes):
+            continue
+        isolating = engine.isolating_policies(classes[0], "egress")
+        k8s = [p for p in isolating if isinstance(p, NetworkPolicy)]
+        if not dns_mask and not k8s:
             continue
         reach = dns_reach(engine, classes[0], dns_mask, inventory)
-        pols = _deciding_first([engine.policies[i] for i in engine.class_egress[classes[0].index].policies],
-                               "egress")
+        pols = [*_deciding_first(k8s, "egress"), *(p for p in isolating if not isinstance(p, NetworkPolicy))]
         locs = tuple(p.document.locate((), p.ref) for p in pols[:3])
         if not reach:
             yield Finding(

@@ -1163,11 +1163,18 @@ class Engine:
         policies whose subject holds it with a Deny rule in that direction. An Allow-only Admin
         policy isolates nothing: what it does not allow stays allowed.
         """
+        return [p.ref for p in self.isolating_policies(cls, direction)]
+
+    def isolating_policies(
+        self, cls: PodClass, direction: str
+    ) -> list[NetworkPolicy | CalicoPolicy | CiliumPolicy | TieredPolicy]:
+        """The policy objects behind ``isolated_by`` (each has ``ref`` and ``document``)."""
         prof = (self.class_ingress if direction == "ingress" else self.class_egress)[cls.index]
-        out = [self.policies[i].ref for i in prof.policies]
-        out += [self.calico[i].ref for i in prof.calico]
-        out += [self.cilium[i].ref for i in prof.cilium if self.cilium[i].default_deny(direction)]
-        out += [self.admin[i].ref for i in prof.admin
+        out: list[NetworkPolicy | CalicoPolicy | CiliumPolicy | TieredPolicy] = [
+            self.policies[i] for i in prof.policies]
+        out += [self.calico[i] for i in prof.calico]
+        out += [self.cilium[i] for i in prof.cilium if self.cilium[i].default_deny(direction)]
+        out += [self.admin[i] for i in prof.admin
                 if any(r.action == "deny" for r in self.admin[i].rules(direction))]
         return out
 
