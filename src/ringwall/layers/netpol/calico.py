@@ -10,8 +10,9 @@ evaluates (``Engine._fill_calico``).
 
 What is not modelled, and said so in a diagnostic: ICMP and other non TCP/UDP/SCTP protocols (a
 rule restricted to them matches none of the connections Ringwall models), source ports that cut
-the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), HostEndpoints and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint
-policies (they do not apply to pods).
+the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), HostEndpoints
+and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint policies (they do not
+apply to pods).
 """
 
 from __future__ import annotations
