@@ -153,7 +153,7 @@ SERVERS = [
             authz("a", [REF_CLI, {"group": "policy.linkerd.io", "kind": "NetworkAuthentication", "name": "nowhere"}]),
         ],
         "app/cli",
-        "conditional",
+        "deny",  # a pod's address is in the cluster networks, never in 203.0.113.0/24 (issue 19.1 stance)
     ),
     (
         "§2.3 Server accessPolicy all-unauthenticated is the fallback",

@@ -291,7 +291,11 @@ def _in_nets(m: LinkerdModel, nets: Intervals | None, c: LinkerdClient) -> bool 
     if c.ips is None:
         if not c.in_cluster:
             return None
-        return True if iv.is_subset(m.cluster_networks, nets) else None
+        # A pod of unknown address has some address of the cluster networks: exact when the networks
+        # hold all of them or none (as the NetworkPolicy engine places such pods in the pod network).
+        if iv.is_subset(m.cluster_networks, nets):
+            return True
+        return False if not iv.intersect(m.cluster_networks, nets) else None
     if iv.is_subset(c.ips, nets):
         return True
     return False if not iv.intersect(c.ips, nets) else None

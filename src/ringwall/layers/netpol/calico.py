@@ -10,9 +10,9 @@ evaluates (``Engine._fill_calico``).
 
 What is not modelled, and said so in a diagnostic: ICMP and other non TCP/UDP/SCTP protocols (a
 rule restricted to them matches none of the connections Ringwall models), source ports that cut
-the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), ``services``
-matches, HostEndpoints and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint
-policies (they do not apply to pods).
+the ephemeral range (``ephemeral_match``; a rule restricted by them is ignored), HostEndpoints
+and the ``preDNAT`` / ``doNotTrack`` / ``applyOnForward`` host-endpoint policies (they do not
+apply to pods).
 """
 
 from __future__ import annotations
@@ -63,13 +63,16 @@ class Entity:
     sa_selector: Expr | None = None
     ports: tuple[int | str | tuple[int, int], ...] | None = None
     not_ports: tuple[int | str | tuple[int, int], ...] | None = None
+    services: tuple[str, str] | None = None
+    """``services: {name, namespace}``: (namespace, or "" for the policy's own; name) of a Kubernetes
+    Service whose pods (and, as destination, whose target ports) the entity matches."""
 
     @property
     def endpoints_only(self) -> bool:
-        """Selectors on labels, namespaces or service accounts match workload endpoints only:
+        """Selectors on labels, namespaces, service accounts or Services match workload endpoints only:
         an outside address has none of them."""
         return self.selector is not None or self.namespace_selector is not None or (
-            self.sa_names is not None or self.sa_selector is not None
+            self.sa_names is not None or self.sa_selector is not None or self.services is not None
         )
 
     @property
@@ -106,10 +109,13 @@ class CalicoRule:
 
     @property
     def has_named_ports(self) -> bool:
-        return self.destination.named_ports
+        return self.destination.named_ports or self.destination.services is not None
 
-    def port_specs(self, which: str) -> tuple[PortSpec, ...]:
-        """``ports`` (``which='ports'``) or ``notPorts`` of the destination as PortSpecs."""
+    def port_specs(self, which: str, service_ports: tuple[PortSpec, ...] | None = None) -> tuple[PortSpec, ...]:
+        """``ports`` (``which='ports'``) or ``notPorts`` of the destination as PortSpecs; a destination
+        ``services`` match brings the Service's target ports (``service_ports``) instead."""
+        if service_ports is not None and which == "ports":
+            return tuple(p for p in service_ports if p.protocol in self.protocols)
         raw = self.destination.ports if which == "ports" else self.destination.not_ports
         if raw is None:
             return tuple(PortSpec(p) for p in self.protocols) if which == "ports" else ()
@@ -375,9 +381,8 @@ def _rules(spec: dict, direction: str, doc: Document, calico: CalicoSet) -> tupl
                                           "matches only source ports outside the ephemeral range "
                                           f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} that clients send from: "
                                           "it matches no modelled connection"))
-        for side in ("source", "destination"):
-            if isinstance(r.get(side), dict) and r[side].get("services"):
-                ignored = "services matches are not modelled"
+        if destination.services is not None and (destination.ports or destination.not_ports):
+            raise PolicyInvalid("services cannot be combined with ports", (*path, "destination", "services"))
         if (destination.ports or destination.not_ports) and r.get("protocol") is None:
             raise PolicyInvalid("ports require a protocol (TCP, UDP, SCTP)", (*path, "destination", "ports"))
         if ignored:
@@ -479,7 +484,10 @@ def _entity(raw: object, path: Path) -> Entity:
         if sa.get("names") is not None:
             sa_names = tuple(str(n) for n in sa.get("names") or ())
         sa_sel = _expr(sa.get("selector"), (*path, "serviceAccounts", "selector"))
+    svc = raw.get("services")
+    services = (str(svc.get("namespace") or ""), str(svc.get("name") or "")) if isinstance(svc, dict) else None
     return Entity(
+        services=services,
         nets=_nets(raw.get("nets"), (*path, "nets")),
         not_nets=_nets(raw.get("notNets"), (*path, "notNets")),
         selector=_expr(raw.get("selector"), (*path, "selector")),

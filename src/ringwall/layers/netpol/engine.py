@@ -25,10 +25,10 @@ from ringwall.model.addresses import (
     parse_cidr,
     to_cidrs,
 )
-from ringwall.model.cluster import Cluster, ContainerPort, PodVariant, Workload
+from ringwall.model.cluster import Cluster, ContainerPort, PodVariant, Service, Workload
 from ringwall.model.connections import ALL, NONE, PORT_MAX, ConnectionSet
 from ringwall.model.intervals import Intervals
-from ringwall.model.labels import Selector
+from ringwall.model.labels import Selector, parse_selector
 from ringwall.model.location import Location
 
 from . import tiers as tiers_mod
@@ -762,6 +762,10 @@ class Engine:
             m &= self.calico_sa_mask(e.sa_names, e.sa_selector)
             if e.namespace_selector is None and scope_ns is not None:
                 m &= self._ns_mask.get(scope_ns, 0)
+        if e.services is not None:
+            svc = self._calico_service(e, pol)
+            m &= self.label_match_mask(svc.namespace, parse_selector({"matchLabels": svc.selector})) \
+                if svc is not None and svc.selector else 0
         if e.nets is not None:
             m &= self.peer_mask(Peer(ip_block=e.nets), "")
         if e.not_nets is not None:
@@ -818,9 +822,28 @@ class Engine:
             out = iv.union(out, ns.nets)
         return out
 
-    def calico_rule_conn(self, rule: CalicoRule, dst_ports: tuple[ContainerPort, ...] | None) -> ConnectionSet:
+    def _calico_service(self, e: Entity, pol: CalicoPolicy) -> Service | None:
+        if e.services is None:
+            return None
+        ns = e.services[0] or pol.namespace or ""
+        return next((s for s in self.cluster.services if s.namespace == ns and s.name == e.services[1]), None)
+
+    def _service_port_specs(self, rule: CalicoRule, pi: int) -> tuple[PortSpec, ...] | None:
+        """A destination ``services`` match allows the Service's target ports (numbers or names)."""
+        if rule.destination.services is None:
+            return None
+        svc = self._calico_service(rule.destination, self.calico[pi])
+        if svc is None:
+            return ()
+        return tuple(PortSpec(p.protocol, p.target) for p in svc.ports)
+
+    def calico_rule_conn(self, rule: CalicoRule, dst_ports: tuple[ContainerPort, ...] | None,
+                         pi: int | None = None) -> ConnectionSet:
         """Protocols x (ports minus notPorts), named ports resolved on the destination."""
-        conn = self.resolve_ports(rule.port_specs("ports"), dst_ports)
+        service_ports = self._service_port_specs(rule, pi) if pi is not None else None
+        if service_ports == ():
+            return NONE
+        conn = self.resolve_ports(rule.port_specs("ports", service_ports), dst_ports)
         if rule.destination.not_ports:
             conn = conn - self.resolve_ports(rule.port_specs("notPorts"), dst_ports)
         return conn
@@ -840,7 +863,7 @@ class Engine:
         if not rule.ignored and rule.protocols and rule.action != "log":
             mask, ips = self.calico_entity_scope(rule.peer, self.calico[pi])
             if direction == "ingress":
-                conn = self.calico_rule_conn(rule, sample.ports)
+                conn = self.calico_rule_conn(rule, sample.ports, pi)
                 if mask and conn:
                     pods.append((mask, conn, rule.action))
                 if ips and conn:
@@ -849,15 +872,15 @@ class Engine:
                 if rule.has_named_ports:
                     for ports, group in self._port_groups.items():
                         if mask & group:
-                            conn = self.calico_rule_conn(rule, ports)
+                            conn = self.calico_rule_conn(rule, ports, pi)
                             if conn:
                                 pods.append((mask & group, conn, rule.action))
                 elif mask:
-                    conn = self.calico_rule_conn(rule, ())
+                    conn = self.calico_rule_conn(rule, (), pi)
                     if conn:
                         pods.append((mask, conn, rule.action))
                 if ips:
-                    conn = self.calico_rule_conn(rule, None)
+                    conn = self.calico_rule_conn(rule, None, pi)
                     if conn:
                         addrs.append((ips, conn, rule.action))
         cached = (pods, addrs)
