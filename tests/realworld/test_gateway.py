@@ -183,3 +183,11 @@ def test_the_same_kong_plugins_on_an_ingress(tmp_path) -> None:  # type: ignore[
     orders = next(r for r in _routes(tmp_path / "k.yaml") if r["source"] == "Ingress/shop/orders")
     assert (orders["controller"], orders["consumers"]) == ("kong", ["alex"])
     assert [a["kind"] for a in orders["authentication"]] == ["api-key", "authorization"]
+
+
+def test_kong_consumers_are_unknown_without_their_credential_secrets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A live read never fetches Secrets: then who gets through is unknown, not "nobody"."""
+    text = (GATEWAY / "kong-gateway-api.yaml").read_text()
+    (tmp_path / "k.yaml").write_text(text[:text.index("---\napiVersion: v1\nkind: Secret")])
+    assert [("consumers" in r, [a["kind"] for a in r["authentication"]]) for r in _routes(tmp_path / "k.yaml")] == [
+        (False, ["api-key", "authorization"]), (False, ["api-key"])]

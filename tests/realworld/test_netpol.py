@@ -98,3 +98,18 @@ def test_the_same_policy_in_the_current_form_denies_only_the_labelled_namespace(
     assert not any(c[0] == "intruders/scanner[Deployment]" for c in got)
     assert [f for f in findings(tmp_path / "anp.yaml", prefix="RW-NP-0") if f[0] in ("RW-NP-001", "RW-NP-020")] == [
         ("RW-NP-001", "Namespace/friends"), ("RW-NP-001", "Namespace/intruders")]
+
+
+def test_admin_tiers_user_stories() -> None:
+    """network-policy-api user stories: Deny (priority 10) beats Allow (priority 20); Pass hands
+    tenant traffic to the NetworkPolicies; the Baseline default deny takes what no
+    NetworkPolicy decided; Admin and Baseline namespace peers never match external addresses."""
+    got = {c for c in matrix(NETPOL / "admin-tiers-user-stories.yaml") if EXT not in (c[0], c[1])}
+    assert got == {
+        ("monitoring/prometheus[Pod]", "tenant-a/api[Pod]", "All Connections"),
+        ("monitoring/prometheus[Pod]", "tenant-a/web[Pod]", "All Connections"),
+        ("monitoring/prometheus[Pod]", "tenant-b/web[Pod]", "All Connections"),
+        ("tenant-a/web[Pod]", "tenant-a/api[Pod]", "TCP 8080"),
+    }
+    outside = {c[1] for c in matrix(NETPOL / "admin-tiers-user-stories.yaml") if c[0] == EXT}
+    assert outside == {"monitoring/prometheus[Pod]", "sensitive/vault[Pod]", "tenant-a/web[Pod]", "tenant-b/web[Pod]"}

@@ -62,6 +62,8 @@ class Consumer:
     username: str
     credentials: set[str] = field(default_factory=set)
     groups: set[str] = field(default_factory=set)
+    unread: list[str] = field(default_factory=list)
+    """Credential Secrets the input does not hold (a live read never asks for Secrets)."""
 
 
 def plugin_name(doc: Document) -> str:
@@ -128,6 +130,7 @@ def consumers(inv: Inventory) -> list[Consumer]:
         for name in doc.obj.get("credentials") or []:
             secret = secrets.get((ns, str(name)))
             if secret is None:
+                consumer.unread.append(str(name))
                 continue
             values = _secret_values(secret)
             labels = secret.metadata.get("labels") if isinstance(secret.metadata.get("labels"), dict) else {}

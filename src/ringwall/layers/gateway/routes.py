@@ -115,8 +115,11 @@ def _kong_route(route: Route, names: list[str], ns: str, inv: Inventory, res: Ga
             auth_plugins.append(plugin)
         elif plugin == "acl":
             acls.append(kong.plugin_config(doc))
-    if auth_plugins:
-        route.consumers = sorted(c.username for c in kong.consumers(inv) if kong.admitted(c, auth_plugins, acls))
+    known = kong.consumers(inv)
+    if auth_plugins and not any(c.unread for c in known):
+        # Without every credential Secret (a live read never asks for Secrets) who gets through is
+        # unknown, and said so by leaving ``consumers`` unset rather than naming too few.
+        route.consumers = sorted(c.username for c in known if kong.admitted(c, auth_plugins, acls))
 
 
 def _kong_plugin(route: Route, doc: Document, res: GatewayResult) -> str:
