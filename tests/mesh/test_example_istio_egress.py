@@ -83,7 +83,8 @@ def test_matrix_explain_and_depth_agree_on_conditional_flows() -> None:
               if f.decision.verdict == "conditional" and not f.src.endswith("[External]")
               and not f.dst.endswith("[External]")}
     depth = compute_depth(build_flow_model(estate))
-    counted = {(s, d, str(c), t[0]) for (s, d), c, t in depth.conditional if not s.startswith("zone:")}
+    counted = {(s, d, str(c), t[0]) for (s, d), c, t in depth.conditional
+               if not (s.startswith("zone:") or d.startswith("zone:"))}
     assert matrix == counted == {
         ("store/frontend[Deployment]", "store/catalog[Deployment]", "TCP 8080", "GET /catalog/*"),
         ("store/frontend[Deployment]", "store/payments[Deployment]", "TCP 8080", "POST /pay"),
@@ -93,3 +94,17 @@ def test_matrix_explain_and_depth_agree_on_conditional_flows() -> None:
         r = runner.invoke(app, ["explain", EXAMPLE, "--src", src.split("[")[0], "--dst", dst.split("[")[0],
                                 "--port", "8080/TCP"])
         assert f"Through every layer: CONDITIONAL ({cond})" in r.stdout
+
+
+def test_depth_counts_the_mesh_refusing_egress() -> None:
+    """Under REGISTRY_ONLY the mesh is a layer that blocks flows to external zones: depth counts it,
+    and the ports a ServiceEntry opens to part of a zone (or by name) are conditional."""
+    from ringwall.analysis.depth import compute_depth
+    from ringwall.analysis.flows import build_flow_model
+
+    depth = compute_depth(build_flow_model(load_estate([EXAMPLE])))
+    assert ("zone:internet", "mesh", 4) in depth.single_layer()
+    cond = {(s, d): (str(c), t) for (s, d), c, t in depth.conditional}
+    assert cond[("store/payments[Deployment]", "zone:internet")] == (
+        "TCP 443", ("host rates.exchange.example", "destination in 203.0.113.0/24"))
+    assert ("store/frontend[Deployment]", "zone:internet") not in cond  # its Sidecar imports no ServiceEntry

@@ -176,7 +176,7 @@ def compute_depth(model: FlowModel) -> DepthResult:
         for p in sorted(candidates):
             conn, conds = model.conditional(p)
             if conn:
-                conditional.append((p, conn, tuple(dict.fromkeys(t for _, t in conds))))
+                conditional.append((p, conn, tuple(dict.fromkeys(t for c, t in conds if c & conn))))
     return DepthResult(histogram, pairs, dests, [v.name for v in model.layers], conditional)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ringwall.analysis.flows import FlowContext, LayerView, Pair, register_flow_layer
+from ringwall.model.addresses import to_cidrs
 from ringwall.model.connections import NONE, ConnectionSet
 
 if TYPE_CHECKING:
@@ -87,13 +88,55 @@ def mesh_view(estate: Estate, ctx: FlowContext) -> LayerView | None:
             protections[pair] = protections[pair] & frozenset(prot) if pair in protections else frozenset(prot)
     decided = {(p[0], p[3].key) for p in pairs}
     meshed_keys = {w.key for w in meshed}
+    egress_keys = _egress_view(model, meshed, ctx, allowed, conditional, conditions)
 
     def scope(src: str, dst: str) -> bool:
+        if src in egress_keys and dst.startswith("zone:"):
+            return dst in egress_keys[src]
         return dst in meshed_keys and (full or (src, dst) in decided)
 
     note = "" if full else "large mesh: only flows NetworkPolicy allows were decided"
     return LayerView("mesh", "Service mesh", scope, allowed, explicit, protections, True, note,
                      conditional=conditional, conditions=conditions)
+
+
+def _egress_view(model: MeshModel, meshed: list[Workload], ctx: FlowContext, allowed: dict[Pair, ConnectionSet],
+                 conditional: dict[Pair, ConnectionSet],
+                 conditions: dict[Pair, tuple[tuple[ConnectionSet, str], ...]]) -> dict[str, set[str]]:
+    """Flows from sidecars to external zones, when the mesh can refuse them (REGISTRY_ONLY in meshConfig
+    or a Sidecar): what each source's sidecar lets out to each zone. A zone partly registered (a
+    ServiceEntry for some of its addresses) is allowed on those ports, conditionally on the address.
+    Returns source -> the zones the mesh decides for it (its scope)."""
+    egress = model.egress
+    if egress.mesh_mode != "REGISTRY_ONLY" and not any(sc.outbound_mode == "REGISTRY_ONLY" for sc in egress.sidecars):
+        return {}
+    zones = [z for z in ctx.zones if z.external and z.addresses]
+    out: dict[str, set[str]] = {}
+    for w in meshed:
+        if not any(model.membership(view).mode == "sidecar" for view, _ in model.pod_classes(w)):
+            continue
+        for zone in zones:
+            pair = (w.key, zone.endpoint)
+            some, every, by_request = NONE, _ALL, NONE
+            conds: list[tuple[ConnectionSet, str]] = []
+            for ips, conn, d in model.decide_external(w, zone.addresses, _ALL):
+                ok = conn if d.verdict == "allow" else NONE
+                some = some | (conn if d.verdict in ("allow", "conditional") else NONE)
+                every = every & (ok | (_ALL - conn))
+                if d.verdict == "conditional":
+                    by_request = by_request | conn
+                    conds.append((conn, d.condition or "request attributes"))
+                elif d.verdict == "allow" and ips != zone.addresses and d.decided_by in ("service-entry",
+                                                                                          "egress-gateway"):
+                    conds.append((conn, "destination in " + ", ".join(to_cidrs(ips))))
+            out.setdefault(w.key, set()).add(zone.endpoint)
+            if some:
+                allowed[pair] = some
+                partial = (some - every) | by_request
+                if partial:
+                    conditional[pair] = partial
+                    conditions[pair] = tuple(conds)
+    return out
 
 
 def _has_proxy(model: MeshModel, w: Workload) -> bool:
