@@ -13,13 +13,15 @@ def _c(cid: str, name: str, sev: Severity, summary: str, remediation: str, *tags
 
 NAMESPACE_WITHOUT_POLICY = _c(
     "RW-NP-001", "NamespaceWithoutNetworkPolicy", Severity.HIGH,
-    "A namespace with workloads has no NetworkPolicy: every pod in it accepts and sends anything.",
+    "A namespace with workloads where no policy isolates any of them (no NetworkPolicy, no Calico or Cilium "
+    "policy, no Admin/Baseline Deny): every pod in it accepts and sends anything.",
     "Add a default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress]) and allow the "
     "flows the namespace needs.",
 )
 WORKLOAD_NOT_ISOLATED = _c(
     "RW-NP-002", "WorkloadNotIsolated", Severity.HIGH,
-    "No NetworkPolicy selects the workload in either direction.",
+    "No policy isolates the workload in either direction (NetworkPolicy, Calico, Cilium default deny or an "
+    "Admin/Baseline Deny).",
     "Select the workload with a NetworkPolicy for ingress and egress, for example a namespace default deny.",
 )
 ONE_DIRECTION_ONLY = _c(
