@@ -113,3 +113,16 @@ def test_admin_tiers_user_stories() -> None:
     }
     outside = {c[1] for c in matrix(NETPOL / "admin-tiers-user-stories.yaml") if c[0] == EXT}
     assert outside == {"monitoring/prometheus[Pod]", "sensitive/vault[Pod]", "tenant-a/web[Pod]", "tenant-b/web[Pod]"}
+
+
+def test_cilium_star_wars_demo() -> None:
+    """Cilium's demo: the empire reaches the deathstar on TCP 80, the alliance does not; the L7
+    rule (POST /v1/request-landing) is not statically decidable and is reported as the stated
+    approximation (the whole port), RW-CILIUM-002."""
+    path = NETPOL / "cilium-star-wars.yaml"
+    assert {c for c in matrix(path, "--cni", "cilium") if c[1] == "default/deathstar[Deployment]"} == {
+        ("default/tiefighter[Pod]", "default/deathstar[Deployment]", "TCP 80")}
+    assert [f for f in findings(path, "--cni", "cilium") if f[0].startswith(("RW-NP", "RW-CILIUM"))] == [
+        ("RW-CILIUM-002", "CiliumNetworkPolicy/default/rule1"),
+        ("RW-NP-002", "Pod/default/tiefighter"), ("RW-NP-002", "Pod/default/xwing"),
+        ("RW-NP-003", "Deployment/default/deathstar")]
