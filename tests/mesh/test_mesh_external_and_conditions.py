@@ -255,3 +255,18 @@ def test_sidecar_egress_hosts_hide_in_mesh_services() -> None:
     visible = obj("networking.istio.io/v1", "Sidecar", "shop", "web", {
         "workloadSelector": {"labels": {"app": "web"}}, "egress": [{"hosts": ["./*"]}]})
     assert flow(model(*BASE, visible), "shop/web", "shop/db", 26257).mtls == "permissive"
+
+
+def test_sidecar_egress_proxy_sends_unknown_destinations_to_a_gateway() -> None:
+    """Istio Sidecar reference, OutboundTrafficPolicy.egressProxy: with ALLOW_ANY, unknown destinations
+    go to the named egress proxy instead of straight out."""
+    from ringwall.model.connections import ConnectionSet
+
+    sidecar = obj("networking.istio.io/v1", "Sidecar", "shop", "default", {"outboundTrafficPolicy": {
+        "mode": "ALLOW_ANY", "egressProxy": {"host": "istio-egressgateway.istio-system.svc.cluster.local",
+                                             "port": {"number": 443}}}})
+    m = model(*BASE, sidecar)
+    web = next(w for w in m.cluster.workloads if w.name == "web")
+    [(_, _, d)] = m.decide_external(web, ((1, 1),), ConnectionSet.of("TCP", [(443, 443)]))
+    assert (d.verdict, d.decided_by, d.mtls) == ("allow", "egress-gateway", "no")
+    assert "istio-egressgateway.istio-system.svc.cluster.local" in d.reason

@@ -61,6 +61,8 @@ class ServiceEntry(ParsedObject):
 class SidecarResource(ParsedObject):
     selector: dict[str, str] | None = None
     outbound_mode: str | None = None
+    egress_proxy: str | None = None
+    """``outboundTrafficPolicy.egressProxy.host``: where ALLOW_ANY sends unknown destinations."""
     egress_hosts: list[str] | None = None
     """``namespace/dnsName`` patterns of the egress listeners; None: no egress section (all visible)."""
 
@@ -113,11 +115,13 @@ def _parse_sidecar(doc: Document, default_ns: str) -> SidecarResource:
         selector = {str(k): str(v) for k, v in ws["labels"].items()}
     otp = spec.get("outboundTrafficPolicy")
     mode = str(otp.get("mode")).upper() if isinstance(otp, dict) and otp.get("mode") else None
+    proxy = otp.get("egressProxy") if isinstance(otp, dict) else None
+    proxy_host = str(proxy.get("host")) if isinstance(proxy, dict) and proxy.get("host") else None
     hosts: list[str] | None = None
     if isinstance(spec.get("egress"), list):
         hosts = [h for e in spec["egress"] if isinstance(e, dict) for h in str_list(e.get("hosts"))]
     return SidecarResource(doc, doc.namespace(default_ns), doc.name, selector=selector, outbound_mode=mode,
-                           egress_hosts=hosts)
+                           egress_proxy=proxy_host, egress_hosts=hosts)
 
 
 def _mesh_config(inventory: Inventory, root: str) -> tuple[dict[str, Any], Evidence | None]:
@@ -304,6 +308,10 @@ class EgressIndex:
         if mode == REGISTRY_ONLY:
             return EgressDecision("deny", "outboundTrafficPolicy REGISTRY_ONLY: no ServiceEntry registers this "
                                   "destination, the sidecar sends it to BlackHoleCluster", "registry-only", ev)
+        if sidecar is not None and sidecar.egress_proxy and mode == ALLOW_ANY:
+            return EgressDecision("allow", f"outboundTrafficPolicy ALLOW_ANY with egressProxy {sidecar.egress_proxy}: "
+                                  "the sidecar sends unknown destinations to that egress proxy, which decides",
+                                  "egress-gateway", ev)
         return EgressDecision("allow", "outboundTrafficPolicy ALLOW_ANY"
                               + ("" if mode_ev is not None else " (Istio's default)")
                               + ": the sidecar passes unknown destinations through; nothing in the mesh decides",
