@@ -131,10 +131,12 @@ def test_ip_blocks_split_the_mesh_matrix(tmp_path: Path) -> None:
         "1.2.3.0-1.2.3.255[External] => shop/db[Deployment] : TCP 1-65535 : mtls=no, authz=allow, verdict=allow",
         "1.2.4.0-255.255.255.255[External] => shop/db[Deployment] : TCP 1-65535 : mtls=no, authz=deny, verdict=deny",
     ]
-    r = runner.invoke(app, ["explain", path, "--src", "1.2.3.4", "--dst", "shop/db", "--port", "26257/TCP",
-                            "--format", "json"])
-    mesh = json.loads(r.stdout)["all_layers"]
-    assert "allow" in json.dumps(mesh)
+    for src, verdict in (("1.2.3.4", "allow"), ("1.2.4.4", "deny")):
+        r = runner.invoke(app, ["explain", path, "--src", src, "--dst", "shop/db", "--port", "26257/TCP",
+                                "--format", "json"])
+        layers = json.loads(r.stdout)["all_layers"]["by_layer"]
+        mesh = next(x for x in layers if x["layer"] == "mesh")
+        assert mesh["detail"]["verdict"] == verdict, src
     # A pod source without a known address lives in the pod network, outside 1.2.3.0/24: denied, exactly.
     assert flow(model(*BASE, AP_FROM_OFFICE), "shop/web", "shop/db", 26257).authz == "deny"
 
